@@ -1,0 +1,13 @@
+"""fastnet: Numba-compiled dense neural networks with scikit-learn's face.
+
+Public names: the estimators :class:`MLPRegressor` (drop-in for scikit-learn's),
+the low-level :class:`Network` with its optimizers :class:`SGD` and
+:class:`Adam`, and the article's example data in :mod:`fastnet.datasets`.
+"""
+
+from ._version import __version__
+from .estimators import MLPRegressor
+from .network import Network
+from .optimizers import SGD, Adam
+
+__all__ = ["__version__", "MLPRegressor", "Network", "SGD", "Adam"]

@@ -1,0 +1,409 @@
+"""``MLPRegressor`` (and the shared base of the MLP estimators): scikit-learn's face.
+
+Parameters, defaults, validation, fitted attributes, warnings and errors are
+scikit-learn's (1.9).  The estimators validate input and keep state; the
+numbers are computed by a :class:`fastnet.Network` whose flat parameter
+buffer ``coefs_`` and ``intercepts_`` are views of.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, is_classifier
+from sklearn.metrics import r2_score
+from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .network import Network
+from .training import fit_lbfgs, fit_stochastic
+
+__all__ = ["MLPRegressor"]
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _dense(X):
+    """Sparse input is accepted like scikit-learn, then densified for the kernels."""
+    return X.toarray() if sp.issparse(X) else X
+
+
+class BaseMLP(BaseEstimator):
+    """Shared machinery of fastnet's MLP estimators (not for direct use)."""
+
+    _parameter_constraints: dict = dict(_SkMLPRegressor._parameter_constraints)
+    _parameter_constraints.pop("loss")
+
+    # ------------------------------------------------------------ network
+    def _network_for_attributes(self):
+        """The Network behind ``coefs_`` / ``intercepts_``, rebuilt if they were replaced.
+
+        ``coefs_[i]`` are views of the network's flat buffer.  If a user assigned
+        new arrays, or pickling detached the views, the network is rebuilt from
+        the public attributes so that they stay the single source of truth.
+        """
+        net = getattr(self, "_network", None)
+        if net is not None and _are_views(self.coefs_, net.params.coefs) and _are_views(
+            self.intercepts_, net.params.intercepts
+        ):
+            return net
+        net = Network.from_arrays(self.coefs_, self.intercepts_, self.activation,
+                                  self.out_activation_)
+        self._bind_network(net)
+        return net
+
+    def _bind_network(self, net):
+        self._network = net
+        self.coefs_ = net.params.coefs
+        self.intercepts_ = net.params.intercepts
+
+    def __getstate__(self):
+        # coefs_/intercepts_ carry the weights; the network is rebuilt from them.
+        state = super().__getstate__()
+        state.pop("_network", None)
+        return state
+
+    # ---------------------------------------------------------------- fit
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        net = Network(layer_units, self.activation, self.out_activation_, dtype=dtype,
+                      random_state=self._random_state)
+        self._bind_network(net)
+        self._best_params = net.params.flat.copy()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(
+                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
+            )
+        if self.early_stopping and incremental and self.solver in _STOCHASTIC_SOLVERS:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        X = _dense(X)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_features = X.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+
+        if not first_pass:
+            net = self._network_for_attributes()
+            if list(net.layer_units) != layer_units:
+                raise ValueError(
+                    f"warm_start/partial_fit needs the fitted layer sizes {list(net.layer_units)}"
+                    f" (features, hidden..., outputs); this call implies {layer_units}. "
+                    "Fit from scratch (warm_start=False) to change them."
+                )
+            # Keep the model's dtype: a second dtype would also compile the kernels again.
+            X = X.astype(net.dtype, copy=False)
+            if sample_weight is not None:
+                sample_weight = sample_weight.astype(net.dtype, copy=False)
+
+        self.n_outputs_ = y.shape[1]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        net = self._network
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            fit_stochastic(self, net, X, y, sample_weight, incremental)
+        else:
+            fit_lbfgs(self, net, X, y, sample_weight)
+
+        if not np.isfinite(net.params.flat).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data; float32 input is trained in float32 end to end.
+            Sparse input is densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            The trained model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # ------------------------------------------------------------ predict
+    def _forward_pass_fast(self, X, check_input=True):
+        """Output-layer activations for X, shape (n_samples, n_outputs)."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        net = self._network_for_attributes()
+        X = np.require(_dense(X), dtype=net.dtype, requirements=["C", "W", "A"])
+        return net._forward(X)
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Score without input validation (it would drop feature names)."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _are_views(arrays, views):
+    return len(arrays) == len(views) and all(a is v for a, v in zip(arrays, views))
+
+
+class MLPRegressor(RegressorMixin, BaseMLP):
+    """Multi-layer Perceptron regressor: scikit-learn's, compiled with Numba.
+
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor`: the same
+    parameters, defaults, fitted attributes and errors, and with the same
+    ``random_state`` the same initial weights, shuffles and trained weights.
+    Each epoch runs as one compiled call; float32 input trains in float32.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        Half squared error (identity output) or half Poisson deviance (exp
+        output; y must be non-negative).
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        Width of each hidden layer; ``()`` is a single layer of neurons.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden layers.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    alpha : float, default=0.0001
+        L2 penalty, divided by the (weighted) batch size as in scikit-learn.
+    batch_size : int or 'auto', default='auto'
+        ``min(200, n_samples)`` when 'auto'; clipped (with a warning) above n.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Schedule for ``solver='sgd'``.
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+        Exponent of 'invscaling'.
+    max_iter : int, default=200
+        Epochs for sgd/adam, iterations for lbfgs.
+    shuffle : bool, default=True
+        Shuffle samples every epoch (sgd/adam).
+    random_state : int, RandomState instance or None, default=None
+        Weight init, validation split and shuffles, drawn as scikit-learn does.
+    tol : float, default=1e-4
+    verbose : bool, default=False
+        Print scikit-learn's progress lines.
+    warm_start : bool, default=False
+        Keep the weights of the previous fit (the optimizer restarts).
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` and stop on its R^2; the best weights
+        are restored.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2 : float, default=0.9, 0.999
+    epsilon : float, default=1e-8
+    n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+        Maximum loss evaluations for lbfgs.
+
+    Attributes
+    ----------
+    loss_ : float
+    best_loss_ : float or None
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen.
+    coefs_ : list of ndarray, coefs_[i] of shape (units[i], units[i + 1])
+        Views of one flat parameter buffer (assigning new arrays works too).
+    intercepts_ : list of ndarray, intercepts_[i] of shape (units[i + 1],)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_iter_ : int
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnet import MLPRegressor
+    >>> celsius = np.linspace(-40, 100, 50).reshape(-1, 1)
+    >>> neuron = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs").fit(celsius, 1.8 * celsius.ravel() + 32)
+    >>> np.round([neuron.coefs_[0][0, 0], neuron.intercepts_[0][0]], 2)
+    array([ 1.8, 32. ])
+    """
+
+    _parameter_constraints: dict = dict(_SkMLPRegressor._parameter_constraints)
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _output_activation(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' requires non-negative y (counts or rates); "
+                f"got a minimum of {np.min(y)}."
+            )
+        return X, y
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight=sample_weight,
+                                         score_function=r2_score)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Poisson deviance needs y >= 0 (fastnet refuses negative y; sklearn
+        # would train on NaN losses); the tag makes sklearn's checks respect it.
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags
+
+    # scikit-learn's regressor tests the bound method (always truthy), so
+    # partial_fit exists for every solver; lbfgs then runs its own solver.
+    @available_if(lambda est: est._check_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

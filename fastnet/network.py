@@ -1,0 +1,385 @@
+"""The low-level model: a dense network on one flat parameter buffer.
+
+Use it without any estimator around it::
+
+    import numpy as np
+    from fastnet import Network, Adam
+
+    net = Network([2, 8, 1], activation="tanh", random_state=0)
+    opt = Adam(learning_rate_init=0.01)
+    for epoch in range(100):
+        loss = net.train_epoch(X, y, opt, batch_size=32)
+    y_hat = net.forward(X)
+
+``net.params.flat`` is the whole model as one array; ``net.params.coefs[i]``
+and ``net.params.intercepts[i]`` are views into it.
+"""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._layout import LayeredArray, Layout
+from .kernels import activations as _act
+from .kernels import dense as _dense
+from .kernels import epoch as _epoch
+from .kernels import losses as _losses
+
+__all__ = ["Network", "CANONICAL_LOSS"]
+
+# The loss each output activation pairs with; the pair makes dLoss/dZ = out - y.
+CANONICAL_LOSS = {
+    "identity": "squared_error",
+    "exp": "poisson",
+    "softmax": "log_loss",
+    "logistic": "binary_log_loss",
+}
+
+
+class _Workspace:
+    """Per-batch buffers for the kernels, allocated once and reused."""
+
+    def __init__(self, layout, batch_size, n_features, n_outputs, dtype):
+        self.batch_size = batch_size
+        self.dtype = dtype
+        rows = batch_size
+        self.x = np.empty(rows * n_features, dtype=dtype)
+        self.y = np.empty(rows * n_outputs, dtype=dtype)
+        self.sw = np.empty(rows, dtype=dtype)
+        self.acts = np.empty(rows * layout.activation_size, dtype=dtype)
+        self.deltas = np.empty(rows * layout.activation_size, dtype=dtype)
+        self.col_sum = np.empty(n_outputs, dtype=dtype)
+        self.grad = np.empty(layout.n_params, dtype=dtype)
+
+    def fits(self, batch_size, dtype):
+        return batch_size <= self.batch_size and dtype == self.dtype
+
+
+class Network:
+    """A multi-layer perceptron stored in one flat parameter buffer.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Widths of every layer, input first and output last, e.g. ``[2, 8, 1]``.
+        ``[n_in, n_out]`` is a single layer of neurons (no hidden layer).
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden layers.
+    output_activation : {'identity', 'exp', 'logistic', 'softmax'}, default='identity'
+        Activation of the output layer.
+    loss : str, default=None
+        The loss; ``None`` picks the canonical one for the output activation
+        (identity: 'squared_error', exp: 'poisson', softmax: 'log_loss',
+        logistic: 'binary_log_loss').  Only canonical pairs are supported.
+    dtype : {np.float64, np.float32}, default=np.float64
+        The dtype of the parameters and of all computation.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the Glorot-uniform initialization, drawn exactly as
+        scikit-learn's MLP draws it.
+
+    Attributes
+    ----------
+    params : LayeredArray
+        ``params.flat`` (n_params,), with per-layer views ``params.coefs`` and
+        ``params.intercepts``.
+    layout : Layout
+        The offsets table.
+    """
+
+    def __init__(self, layer_units, activation="relu", output_activation="identity", loss=None,
+                 dtype=np.float64, random_state=None):
+        self._setup(layer_units, activation, output_activation, loss, dtype)
+        self.initialize(random_state)
+
+    @classmethod
+    def from_arrays(cls, coefs, intercepts, activation="relu", output_activation="identity",
+                    loss=None, dtype=None):
+        """A network holding copies of given per-layer weights and intercepts.
+
+        Parameters
+        ----------
+        coefs : list of array-like, each of shape (fan_in, fan_out)
+        intercepts : list of array-like, each of shape (fan_out,)
+        activation, output_activation, loss : str
+            As in :class:`Network`.
+        dtype : {np.float64, np.float32}, default=None
+            ``None`` keeps float32 when every array is float32, else float64.
+
+        Returns
+        -------
+        network : Network
+        """
+        coefs = [np.asarray(c) for c in coefs]
+        intercepts = [np.asarray(b) for b in intercepts]
+        if not coefs or len(coefs) != len(intercepts):
+            raise ValueError(
+                f"need as many intercept vectors as weight matrices (at least one); "
+                f"got {len(coefs)} and {len(intercepts)}"
+            )
+        units = [coefs[0].shape[0] if coefs[0].ndim == 2 else -1]
+        for i, (c, b) in enumerate(zip(coefs, intercepts)):
+            if c.ndim != 2 or c.shape[0] != units[-1] or b.shape != (c.shape[1],):
+                raise ValueError(
+                    f"layer {i}: weights of shape {c.shape} and intercepts of shape {b.shape} "
+                    f"do not chain (expected ({units[-1]}, k) and (k,))"
+                )
+            units.append(c.shape[1])
+        if dtype is None:
+            all32 = all(a.dtype == np.float32 for a in coefs + intercepts)
+            dtype = np.float32 if all32 else np.float64
+        net = cls.__new__(cls)
+        net._setup(units, activation, output_activation, loss, dtype)
+        for dst, src in zip(net.params.coefs + net.params.intercepts, coefs + intercepts):
+            dst[...] = src
+        return net
+
+    def _setup(self, layer_units, activation, output_activation, loss, dtype):
+        units = [int(u) for u in layer_units]
+        if len(units) < 2 or min(units) < 1:
+            raise ValueError(
+                f"layer_units needs at least an input and an output width, all >= 1; got {units}"
+            )
+        if activation not in _act.HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {_act.HIDDEN_ACTIVATIONS}; got {activation!r}"
+            )
+        if output_activation not in CANONICAL_LOSS:
+            raise ValueError(
+                f"output_activation must be one of {tuple(CANONICAL_LOSS)}; "
+                f"got {output_activation!r}"
+            )
+        if loss is None:
+            loss = CANONICAL_LOSS[output_activation]
+        if CANONICAL_LOSS[output_activation] != loss:
+            raise ValueError(
+                f"loss {loss!r} does not pair with output_activation {output_activation!r}; "
+                f"use {CANONICAL_LOSS[output_activation]!r}"
+            )
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64; got {dtype}")
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.dtype = dtype
+        self.layout = Layout(units)
+        self.params = LayeredArray(self.layout, np.zeros(self.layout.n_params, dtype=dtype))
+        self._workspace = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def layer_units(self):
+        """Widths of every layer, input first (tuple of int)."""
+        return tuple(int(u) for u in self.layout.units)
+
+    @property
+    def n_features(self):
+        return int(self.layout.units[0])
+
+    @property
+    def n_outputs(self):
+        return int(self.layout.units[-1])
+
+    def initialize(self, random_state=None):
+        """Draw new weights: U(-b, b), b = sqrt(f / (fan_in + fan_out)).
+
+        ``f`` is 2 for logistic hidden layers and 6 otherwise, biases too; per
+        layer the weights are drawn first, then the intercepts, in float64 and
+        then cast, exactly as scikit-learn's ``_init_coef``.
+
+        Parameters
+        ----------
+        random_state : int, RandomState instance or None
+        """
+        rng = check_random_state(random_state)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for coef, intercept in zip(self.params.coefs, self.params.intercepts):
+            fan_in, fan_out = coef.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            intercept[...] = rng.uniform(-bound, bound, fan_out)
+        return self
+
+    def set_flat(self, flat):
+        """Replace the parameters by a copy of ``flat`` (n_params,)."""
+        flat = np.asarray(flat)
+        if flat.shape != (self.layout.n_params,):
+            raise ValueError(f"expected shape ({self.layout.n_params},), got {flat.shape}")
+        self.params.flat[...] = flat
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_workspace"] = None
+        state["params"] = self.params.flat  # views are rebuilt on load
+        return state
+
+    def __setstate__(self, state):
+        flat = state.pop("params")
+        self.__dict__.update(state)
+        self.params = LayeredArray(self.layout, flat)
+
+    # -------------------------------------------------------------- kernels
+    @property
+    def _codes(self):
+        return (
+            _act.CODES[self.activation],
+            _act.CODES[self.output_activation],
+            _losses.CODES[self.loss],
+        )
+
+    def _workspace_for(self, batch_size):
+        ws = self._workspace
+        if ws is None or not ws.fits(batch_size, self.dtype):
+            ws = _Workspace(self.layout, batch_size, self.n_features, self.n_outputs, self.dtype)
+            self._workspace = ws
+        return ws
+
+    def _as_input(self, X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.n_features}); got {X.shape}"
+            )
+        if X.shape[0] < 1:
+            raise ValueError("X has 0 samples; at least 1 is required")
+        # One dtype and one layout: every variant would compile the kernels again.
+        return np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
+
+    def _as_target(self, y, n_samples):
+        Y = np.asarray(y, dtype=self.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape != (n_samples, self.n_outputs):
+            raise ValueError(
+                f"y must have shape ({n_samples}, {self.n_outputs}) or ({n_samples},); "
+                f"got {np.shape(y)}"
+            )
+        return np.require(Y, requirements=["C", "W", "A"])
+
+    def _as_weights(self, sample_weight, n_samples):
+        if sample_weight is None:
+            return np.empty(0, dtype=self.dtype), False
+        sw = np.asarray(sample_weight, dtype=self.dtype)
+        if sw.shape != (n_samples,):
+            raise ValueError(f"sample_weight must have shape ({n_samples},); got {sw.shape}")
+        return np.require(sw, requirements=["C", "W", "A"]), True
+
+    def forward(self, X):
+        """Predict: the output layer's activations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, n_outputs)
+        """
+        X = self._as_input(X)
+        return self._forward(X)
+
+    def _forward(self, X):
+        """:meth:`forward` for an input already of the right dtype and layout."""
+        hidden, out, _ = self._codes
+        acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
+        layout = self.layout
+        result = _dense.dense_forward(self.params.flat, layout.units, layout.coef_offsets,
+                                      layout.intercept_offsets, X, acts, hidden, out)
+        return result if layout.n_layers == 1 else result.copy()
+
+    def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0):
+        """Loss and gradient on the whole of ``X`` as one batch.
+
+        The loss is scikit-learn's: the (sample-weighted) mean data loss plus
+        ``0.5 * alpha * sum(W**2) / sum(sample_weight)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (0/1 indicator columns for the log-losses).
+        sample_weight : array-like of shape (n_samples,), default=None
+        alpha : float, default=0.0
+            L2 penalty strength.
+
+        Returns
+        -------
+        loss : float
+        grad : LayeredArray
+            ``grad.flat`` (n_params,) with views ``grad.coefs`` and
+            ``grad.intercepts`` shaped like the parameters.
+        """
+        X = self._as_input(X)
+        Y = self._as_target(y, X.shape[0])
+        sw, has_sw = self._as_weights(sample_weight, X.shape[0])
+        grad = np.empty_like(self.params.flat)
+        loss = self._loss_and_grad(X, Y, sw, has_sw, alpha, grad)
+        return loss, LayeredArray(self.layout, grad)
+
+    def _loss_and_grad(self, X, Y, sw, has_sw, alpha, grad):
+        """:meth:`loss_and_grad` on normalized arrays, writing into ``grad``."""
+        n = X.shape[0]
+        hidden, out, loss_code = self._codes
+        layout = self.layout
+        acts = np.empty(n * layout.activation_size, dtype=self.dtype)
+        deltas = np.empty_like(acts)
+        col_sum = np.empty(self.n_outputs, dtype=self.dtype)
+        loss = _epoch.batch_loss_and_grad(
+            self.params.flat, grad, layout.units, layout.coef_offsets,
+            layout.intercept_offsets, layout.n_coef, X, Y, sw, has_sw, acts, deltas, col_sum,
+            hidden, out, loss_code, self.dtype.type(alpha),
+        )
+        return float(loss)
+
+    def train_epoch(self, X, y, optimizer, *, batch_size=200, sample_weight=None, alpha=0.0,
+                    order=None):
+        """One pass over the data in mini-batches, one compiled call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        optimizer : fastnet.SGD or fastnet.Adam
+            Holds the optimizer state; reuse it across epochs.
+        batch_size : int, default=200
+            Clipped to [1, n_samples].
+        sample_weight : array-like of shape (n_samples,), default=None
+        alpha : float, default=0.0
+            L2 penalty strength.
+        order : array-like of int, shape (n_samples,), default=None
+            The sample order of this epoch (e.g. a permutation); ``None``
+            keeps the data order.
+
+        Returns
+        -------
+        loss : float
+            Mean of the batch losses weighted by batch length.
+        """
+        X = self._as_input(X)
+        n = X.shape[0]
+        Y = self._as_target(y, n)
+        sw, has_sw = self._as_weights(sample_weight, n)
+        if order is None:
+            order = np.arange(n, dtype=np.int64)
+        else:
+            order = np.asarray(order, dtype=np.int64)
+            if order.shape != (n,) or (n and (order.min() < 0 or order.max() >= n)):
+                raise ValueError(f"order must hold {n} sample indices in [0, {n})")
+            order = np.ascontiguousarray(order)
+        batch_size = int(np.clip(batch_size, 1, n))
+        accumulated = self._run_epoch(X, Y, sw, has_sw, order, batch_size, optimizer, alpha)
+        return accumulated / n
+
+    def _run_epoch(self, X, Y, sw, has_sw, order, batch_size, optimizer, alpha):
+        """:meth:`train_epoch` on normalized arrays; returns the summed loss."""
+        hidden, out, loss_code = self._codes
+        layout = self.layout
+        ws = self._workspace_for(batch_size)
+        state = optimizer.bind(layout.n_params, self.dtype)
+        accumulated, t = _epoch.run_epoch(
+            X, Y, sw, has_sw, order, batch_size, self.params.flat, ws.grad, layout.units,
+            layout.coef_offsets, layout.intercept_offsets, layout.n_coef, hidden, out,
+            loss_code, self.dtype.type(alpha), optimizer.code, state, optimizer.hyper(),
+            optimizer.t, ws.x, ws.y, ws.sw, ws.acts, ws.deltas, ws.col_sum,
+        )
+        optimizer.after_epoch(t)
+        return accumulated

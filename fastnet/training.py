@@ -1,0 +1,238 @@
+"""The training loops: scikit-learn's stochastic and L-BFGS solvers, compiled inside.
+
+Every rule here mirrors ``sklearn.neural_network._multilayer_perceptron``
+(1.9): the order of random draws, the per-epoch loss, the no-improvement
+counter, learning-rate schedules, early stopping with best-weight restore,
+warnings and verbose lines.  What differs is where the work happens: one
+compiled call per epoch (``Network._run_epoch``), one per L-BFGS evaluation.
+
+The functions take the estimator and read its hyperparameters / write its
+fitted attributes, as scikit-learn's private methods do; they never loop over
+samples.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.optimize import _check_optimize_result
+
+from .optimizers import SGD, Adam
+
+__all__ = ["fit_stochastic", "fit_lbfgs", "make_optimizer", "resolve_batch_size"]
+
+
+def make_optimizer(est):
+    """The optimizer an estimator's hyperparameters describe (sgd or adam)."""
+    if est.solver == "sgd":
+        return SGD(est.learning_rate_init, est.learning_rate, est.momentum,
+                   est.nesterovs_momentum, est.power_t)
+    return Adam(est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+
+
+def resolve_batch_size(batch_size, n_samples):
+    """scikit-learn's batch size: 'auto' is min(200, n); others clipped to [1, n]."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than "
+            "sample size. It is going to be clipped"
+        )
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+def _shuffled(sample_idx, random_state):
+    """``sklearn.utils.shuffle(sample_idx, random_state=rs)``, same draws."""
+    perm = np.arange(sample_idx.shape[0])
+    random_state.shuffle(perm)
+    return sample_idx[perm]
+
+
+def _kernel_array(a, dtype):
+    return np.require(a, dtype=dtype, requirements=["C", "W", "A"])
+
+
+def _split_for_early_stopping(est, X, y, sample_weight):
+    """Validation split as scikit-learn draws it (stratified for single-output classifiers)."""
+    should_stratify = is_classifier(est) and est.n_outputs_ == 1
+    stratify = y if should_stratify else None
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, random_state=est._random_state,
+                             test_size=est.validation_fraction, stratify=stratify)
+    X_train, X_val, y_train, y_val = parts[:4]
+    sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    if is_classifier(est):
+        y_val = est._label_binarizer.inverse_transform(y_val)
+    return X_train, y_train, sw_train, X_val, y_val, sw_val
+
+
+def fit_stochastic(est, net, X, y, sample_weight, incremental):
+    """Run sgd/adam epochs on ``net`` as scikit-learn's ``_fit_stochastic``.
+
+    Parameters
+    ----------
+    est : fastnet MLP estimator
+        Supplies hyperparameters; receives ``n_iter_``, ``t_``, ``loss_``,
+        ``loss_curve_``, validation scores and the optimizer state.
+    net : Network
+        Trained in place.
+    X : ndarray of shape (n_samples, n_features), net's dtype
+    y : ndarray of shape (n_samples, n_outputs)
+        Targets as scikit-learn keeps them (floats, or bool indicators).
+    sample_weight : ndarray of shape (n_samples,) or None
+    incremental : bool
+        ``partial_fit``: one epoch, optimizer state kept.
+    """
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = make_optimizer(est)
+    optimizer = est._optimizer
+
+    early_stopping = est.early_stopping
+    if early_stopping:
+        X_train, y_train, sw_train, X_val, y_val, sw_val = _split_for_early_stopping(
+            est, X, y, sample_weight)
+    else:
+        X_train, y_train, sw_train = X, y, sample_weight
+        X_val = y_val = sw_val = None
+
+    dtype = net.dtype
+    X_train = _kernel_array(X_train, dtype)
+    Y_train = _kernel_array(y_train, dtype)
+    has_sw = sw_train is not None
+    sw_kernel = _kernel_array(sw_train, dtype) if has_sw else np.empty(0, dtype=dtype)
+    alpha = dtype.type(est.alpha)
+
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=np.int64)
+    batch_size = resolve_batch_size(est.batch_size, n_samples)
+
+    try:
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            if est.shuffle:
+                sample_idx = _shuffled(sample_idx, est._random_state)
+            accumulated = net._run_epoch(X_train, Y_train, sw_kernel, has_sw, sample_idx,
+                                         batch_size, optimizer, alpha)
+            est.n_iter_ += 1
+            est.loss_ = accumulated / n_samples
+            est.t_ += n_samples
+            est.loss_curve_.append(est.loss_)
+            if est.verbose:
+                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+            _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val)
+            optimizer.iteration_ends(est.t_)
+
+            if est._no_improvement_count > est.n_iter_no_change:
+                if early_stopping:
+                    msg = (
+                        "Validation score did not improve more than "
+                        "tol=%f for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+                    )
+                else:
+                    msg = (
+                        "Training loss did not improve more than tol=%f"
+                        " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+                    )
+                if optimizer.trigger_stopping(msg, est.verbose):
+                    break
+                est._no_improvement_count = 0
+
+            if incremental:
+                break
+
+            if est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) "
+                    "reached and the optimization hasn't converged yet." % est.max_iter,
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+
+    if early_stopping:
+        net.params.flat[...] = est._best_params
+
+
+def _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val):
+    if early_stopping:
+        val_score = est._score(X_val, y_val, sample_weight=sw_val)
+        est.validation_scores_.append(val_score)
+        if est.verbose:
+            print("Validation score: %f" % est.validation_scores_[-1])
+        last_valid_score = est.validation_scores_[-1]
+        if last_valid_score < (est.best_validation_score_ + est.tol):
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if last_valid_score > est.best_validation_score_:
+            est.best_validation_score_ = last_valid_score
+            est._best_params = net.params.flat.copy()
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def fit_lbfgs(est, net, X, y, sample_weight):
+    """Minimize the full-batch loss with scipy's L-BFGS-B, as scikit-learn does.
+
+    Each evaluation is one compiled call that computes the loss and the flat
+    gradient over all samples; scipy sees the flat parameter vector directly.
+
+    Parameters
+    ----------
+    est : fastnet MLP estimator
+        Supplies ``max_iter``, ``max_fun``, ``tol``, ``alpha``, ``verbose``;
+        receives ``n_iter_`` and ``loss_``.
+    net : Network
+        Its parameters are replaced by the solution.
+    X : ndarray of shape (n_samples, n_features), net's dtype
+    y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    dtype = net.dtype
+    X = _kernel_array(X, dtype)
+    Y = _kernel_array(y, dtype)
+    has_sw = sample_weight is not None
+    sw = _kernel_array(sample_weight, dtype) if has_sw else np.empty(0, dtype=dtype)
+    grad = np.empty_like(net.params.flat)
+
+    def loss_grad(packed):
+        net.params.flat[...] = packed
+        loss = net._loss_and_grad(X, Y, sw, has_sw, est.alpha, grad)
+        return loss, grad
+
+    iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
+    opt_res = scipy.optimize.minimize(
+        loss_grad,
+        net.params.flat.copy(),
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
+                 **_lbfgs_iprint_option(iprint)},
+    )
+    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    est.loss_ = opt_res.fun
+    net.params.flat[...] = opt_res.x
+
+
+def _lbfgs_iprint_option(iprint):
+    """``iprint`` where this scipy still takes it (removed in scipy 1.18)."""
+    try:
+        from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+    except ImportError:  # older scikit-learn: every supported scipy takes iprint
+        return {"iprint": iprint}
+    return _get_additional_lbfgs_options_dict("iprint", iprint)

@@ -1,0 +1,155 @@
+"""Forward and backward passes through a stack of dense layers.
+
+All parameters live in ONE flat buffer ``params`` laid out as scikit-learn's
+``_pack`` does: every layer's weights (row-major, shape (fan_in, fan_out)),
+then every layer's intercepts.  ``coef_off[i]`` and ``icpt_off[i]`` give where
+layer ``i`` starts; ``units`` holds the layer widths, input first.  The
+gradient buffer has the same layout.
+
+Activations and deltas of a batch of ``n`` rows live in flat workspaces: layer
+``i``'s (n, units[i + 1]) block starts at ``n * act_start[i]`` where
+``act_start`` is the cumulative sum of ``units[1:]``.  The workspaces are
+allocated once per fit for the largest batch and reused by every batch.
+"""
+
+import numpy as np
+
+from ._jit import jit, like
+from .activations import activation_backward, bias_activation_forward
+
+
+@jit
+def _weights(buf, units, coef_off, i):
+    fan_in = units[i]
+    fan_out = units[i + 1]
+    start = coef_off[i]
+    return buf[start : start + fan_in * fan_out].reshape((fan_in, fan_out))
+
+
+@jit
+def _intercepts(buf, units, icpt_off, i):
+    start = icpt_off[i]
+    return buf[start : start + units[i + 1]]
+
+
+@jit
+def _block(work, units, n, i):
+    """Layer i's (n, units[i + 1]) block of an activation/delta workspace."""
+    start = 0
+    for layer in range(i):
+        start += units[layer + 1]
+    start *= n
+    width = units[i + 1]
+    return work[start : start + n * width].reshape((n, width))
+
+
+@jit
+def dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code):
+    """Forward pass: every layer's activations for a batch.
+
+    Parameters
+    ----------
+    params : ndarray of shape (n_params,)
+        The flat parameter buffer.
+    units, coef_off, icpt_off : ndarray of int64
+        Layer widths (n_layers + 1,) and the offsets (n_layers,) of each
+        layer's weights and intercepts in ``params``.
+    X : ndarray of shape (n, units[0]), C-contiguous
+        The input batch.
+    acts : ndarray of shape (>= n * sum(units[1:]),)
+        Workspace receiving each layer's output.
+    hidden_code, out_code : int
+        Activation codes of the hidden layers and of the output layer.
+
+    Returns
+    -------
+    out : ndarray of shape (n, units[-1])
+        A view of the output layer's block of ``acts``.
+    """
+    n = X.shape[0]
+    n_layers = units.shape[0] - 1
+    A = X
+    for i in range(n_layers):
+        Z = _block(acts, units, n, i)
+        np.dot(A, _weights(params, units, coef_off, i), Z)
+        code = out_code if i == n_layers - 1 else hidden_code
+        bias_activation_forward(Z, _intercepts(params, units, icpt_off, i), code)
+        A = Z
+    return A
+
+
+@jit
+def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hidden_code,
+                   alpha, sw_sum):
+    """Backward pass: the gradient of the loss w.r.t. every parameter.
+
+    On entry the output layer's block of ``deltas`` holds dLoss/dZ of the
+    output (see ``losses.output_delta``).  For each layer, as scikit-learn's
+    ``_compute_loss_grad``::
+
+        dW = (A_prev.T @ D + alpha * W) / sw_sum
+        db = D.sum(axis=0) / sw_sum
+        D_prev = (D @ W.T) * act'(A_prev)
+
+    Parameters
+    ----------
+    params, grad : ndarray of shape (n_params,)
+        Flat parameters (read) and flat gradient (written).
+    units, coef_off, icpt_off : ndarray of int64
+        The layout, as in :func:`dense_forward`.
+    X : ndarray of shape (n, units[0])
+        The input batch.
+    acts, deltas : ndarray
+        Workspaces: activations from :func:`dense_forward`; deltas (written).
+    hidden_code : int
+        Activation code of the hidden layers.
+    alpha, sw_sum : float of params' dtype
+        L2 strength and the batch's total sample weight (n when unweighted).
+    """
+    n = X.shape[0]
+    n_layers = units.shape[0] - 1
+    zero = like(params, 0)
+    for i in range(n_layers - 1, -1, -1):
+        D = _block(deltas, units, n, i)
+        if i == 0:
+            A_prev = X
+        else:
+            A_prev = _block(acts, units, n, i - 1)
+        W = _weights(params, units, coef_off, i)
+        dW = _weights(grad, units, coef_off, i)
+        np.dot(A_prev.T, D, dW)
+        fan_in, fan_out = W.shape
+        for r in range(fan_in):
+            for c in range(fan_out):
+                dW[r, c] = (dW[r, c] + alpha * W[r, c]) / sw_sum
+        db = _intercepts(grad, units, icpt_off, i)
+        for c in range(fan_out):
+            db[c] = zero
+        for r in range(n):
+            for c in range(fan_out):
+                db[c] += D[r, c]
+        for c in range(fan_out):
+            db[c] /= sw_sum
+        if i > 0:
+            D_prev = _block(deltas, units, n, i - 1)
+            np.dot(D, W.T, D_prev)
+            activation_backward(A_prev, D_prev, hidden_code)
+
+
+@jit
+def l2_penalty(params, n_coef, alpha, sw_sum):
+    """scikit-learn's per-batch L2 term: 0.5 * alpha * sum(W**2) / sw_sum.
+
+    Parameters
+    ----------
+    params : ndarray of shape (n_params,)
+        Flat parameters; the first ``n_coef`` entries are all the weights.
+    n_coef : int
+    alpha, sw_sum : float of params' dtype
+
+    Returns
+    -------
+    penalty : float of params' dtype
+    """
+    coefs = params[:n_coef]
+    return (like(params, 0.5) * alpha) * np.dot(coefs, coefs) / sw_sum
