@@ -6,8 +6,8 @@ the low-level :class:`Network` with its optimizers :class:`SGD` and
 """
 
 from ._version import __version__
-from .estimators import MLPRegressor
+from .estimators import MLPClassifier, MLPRegressor
 from .network import Network
 from .optimizers import SGD, Adam
 
-__all__ = ["__version__", "MLPRegressor", "Network", "SGD", "Adam"]
+__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Network", "SGD", "Adam"]

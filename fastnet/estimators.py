@@ -1,4 +1,4 @@
-"""``MLPRegressor`` (and the shared base of the MLP estimators): scikit-learn's face.
+"""``MLPRegressor`` and ``MLPClassifier`` on a shared base: scikit-learn's face.
 
 Parameters, defaults, validation, fitted attributes, warnings and errors are
 scikit-learn's (1.9).  The estimators validate input and keep state; the
@@ -8,17 +8,19 @@ buffer ``coefs_`` and ``intercepts_`` are views of.
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, is_classifier
-from sklearn.metrics import r2_score
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .network import Network
 from .training import fit_lbfgs, fit_stochastic
 
-__all__ = ["MLPRegressor"]
+__all__ = ["MLPRegressor", "MLPClassifier"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -407,3 +409,257 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             Trained MLP model.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer Perceptron classifier: scikit-learn's, compiled with Numba.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same
+    parameters, defaults, fitted attributes and errors, and with the same
+    ``random_state`` the same weights.  Binary and multilabel targets use a
+    logistic output with binary log-loss, multiclass targets a softmax output
+    with log-loss; labels may be of any type scikit-learn accepts.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    alpha : float, default=0.0001
+    batch_size : int or 'auto', default='auto'
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+    max_iter : int, default=200
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+    tol : float, default=1e-4
+    verbose : bool, default=False
+    warm_start : bool, default=False
+        Keep the previous weights; ``y`` must have the same classes.
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out a (stratified, for single-output targets) validation set and
+        stop on its accuracy; the best weights are restored.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2 : float, default=0.9, 0.999
+    epsilon : float, default=1e-8
+    n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+
+    See :class:`MLPRegressor` for the meaning of the shared parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels.
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_ :
+        As in :class:`MLPRegressor`; validation scores are accuracies.
+    t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_,
+    n_layers_, n_outputs_ :
+        As in :class:`MLPRegressor`.
+    out_activation_ : {'logistic', 'softmax'}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from fastnet import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(random_state=0, max_iter=50).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.95
+    True
+    """
+
+    # Fixed for classifiers (not a constructor parameter, as in scikit-learn).
+    loss = "log_loss"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _output_activation(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        # As scikit-learn: (re)define classes_ on a fresh fit; otherwise check
+        # that y's labels are compatible with the fitted ones.
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        # bool, not float: the indicator columns take the network's dtype later.
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight=sample_weight,
+                                         score_function=accuracy_score)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first
+            call, optional afterwards.  ``y`` need not contain all of them.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, classes ordered as in ``classes_``.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The probability of each class, ordered as in ``classes_``;
+            ``[1 - p, p]`` for binary targets.
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
