@@ -9,5 +9,6 @@ from ._version import __version__
 from .estimators import MLPClassifier, MLPRegressor
 from .network import Network
 from .optimizers import SGD, Adam
+from .persistence import ModelFileError, load, save
 
-__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Network", "SGD", "Adam"]
+__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Network", "SGD", "Adam", "save", "load", "ModelFileError"]

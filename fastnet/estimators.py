@@ -6,6 +6,8 @@ numbers are computed by a :class:`fastnet.Network` whose flat parameter
 buffer ``coefs_`` and ``intercepts_`` are views of.
 """
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -89,6 +91,39 @@ class BaseMLP(BaseEstimator):
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        """Validate, then train; on any error the estimator is put back as it was.
+
+        scikit-learn can leave a half-updated model behind (e.g. NaN weights
+        after a divergent epoch); here a failed call loses nothing.
+        """
+        snapshot = self._snapshot()
+        try:
+            return self._fit_unchecked(X, y, sample_weight, incremental)
+        except Exception:
+            self._restore(snapshot)
+            raise
+
+    def _snapshot(self):
+        """Everything a fit may change: fitted attributes, optimizer state, weights."""
+        net = self._network_for_attributes() if hasattr(self, "coefs_") else None
+        params = self._get_param_names()
+        fitted = {
+            k: v for k, v in self.__dict__.items()
+            if k not in params and k not in ("_network", "coefs_", "intercepts_")
+        }
+        flat = None if net is None else net.params.flat.copy()
+        return dict(self.__dict__), copy.deepcopy(fitted), net, flat
+
+    def _restore(self, snapshot):
+        attributes, fitted, net, flat = snapshot
+        self.__dict__.clear()
+        self.__dict__.update(attributes)
+        self.__dict__.update(fitted)
+        if net is not None:
+            net.params.flat[...] = flat
+            self._bind_network(net)
+
+    def _fit_unchecked(self, X, y, sample_weight, incremental):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]

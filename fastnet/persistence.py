@@ -1,0 +1,397 @@
+"""Safe model files: ``fastnet.save(estimator, path)`` and ``fastnet.load(path)``.
+
+Format (version 1), a ZIP archive with exactly these members:
+
+``meta.json``
+    UTF-8 JSON: ``format`` ("fastnet-model"), ``format_version`` (int),
+    ``fastnet_version``, ``estimator`` ("MLPRegressor" or "MLPClassifier"),
+    ``params`` (the constructor parameters), ``fitted`` (scalar and list fitted
+    attributes), ``layer_units``, ``dtype``, ``optimizer`` (its kind and
+    scalars, or null) and ``arrays`` (name -> dtype and shape of every array
+    member).
+``<name>.npy``
+    NumPy arrays, read with ``allow_pickle=False``: ``params`` (the flat
+    parameter buffer), and where present ``best_params``, ``optimizer_state``,
+    ``feature_names_in_``, ``classes_``.
+
+Nothing in a file is ever unpickled or executed.  Loading checks every member
+name, JSON type, array dtype and shape against the format and raises
+:class:`ModelFileError` (a ``ValueError``) on anything truncated, corrupted,
+foreign or inconsistent; a file written by a newer format version is refused
+with a message saying so.
+"""
+
+import io
+import json
+import math
+import zipfile
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.preprocessing import LabelBinarizer
+
+from ._version import __version__
+from .network import Network
+
+__all__ = ["save", "load", "ModelFileError", "FORMAT_VERSION"]
+
+FORMAT = "fastnet-model"
+FORMAT_VERSION = 1
+
+# Fitted attributes stored in JSON, with the Python types each may take.
+_SCALAR_ATTRIBUTES = {
+    "n_iter_": (int,),
+    "t_": (int,),
+    "n_layers_": (int,),
+    "n_outputs_": (int,),
+    "n_features_in_": (int,),
+    "out_activation_": (str,),
+    "loss_": (float, int),
+    "best_loss_": (float, int, type(None)),
+    "best_validation_score_": (float, int, type(None)),
+    "loss_curve_": (list,),
+    "validation_scores_": (list, type(None)),
+    "_no_improvement_count": (int,),
+}
+_LABEL_BINARIZER_TYPES = {"binary", "multiclass", "multilabel-indicator"}
+_MAX_MEMBER_BYTES = 1 << 34  # 16 GiB: refuse absurd sizes before reading
+
+
+class ModelFileError(ValueError):
+    """A model file that is not a valid fastnet model file of a known version."""
+
+
+def _estimator_classes():
+    from .estimators import MLPClassifier, MLPRegressor
+
+    return {"MLPRegressor": MLPRegressor, "MLPClassifier": MLPClassifier}
+
+
+# --------------------------------------------------------------------- save
+def _json_value(value, what):
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v, what) for v in value]
+    if isinstance(value, np.ndarray) and value.ndim <= 1:
+        return [_json_value(v, what) for v in value.tolist()]
+    raise TypeError(f"{what} of type {type(value).__name__} cannot be stored in a fastnet file")
+
+
+def _params_for_file(est):
+    params = {}
+    for name, value in est.get_params(deep=False).items():
+        if name == "random_state" and not (value is None or isinstance(value, Integral)):
+            value = None  # a RandomState's stream is not part of the model
+        params[name] = _json_value(value, f"parameter {name!r}")
+    return params
+
+
+def save(estimator, path):
+    """Write a fitted fastnet estimator to a safe, versioned model file.
+
+    Parameters
+    ----------
+    estimator : fastnet.MLPRegressor or fastnet.MLPClassifier
+        A fitted estimator.
+    path : str, os.PathLike or binary file object
+        Where to write (a ZIP archive; ``.fnet`` is a good suffix).
+
+    Notes
+    -----
+    A ``random_state`` given as a ``RandomState`` instance is stored as
+    ``None``.  Multilabel classifiers store ``classes_`` as an array; labels
+    must be numbers, booleans or strings (no arbitrary objects).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    classes = _estimator_classes()
+    name = type(estimator).__name__
+    if classes.get(name) is not type(estimator):
+        raise TypeError(f"save() takes a fastnet MLPRegressor or MLPClassifier, got {name}")
+    check_is_fitted(estimator)
+    net = estimator._network_for_attributes()
+
+    arrays = {"params": net.params.flat}
+    if hasattr(estimator, "_best_params"):
+        arrays["best_params"] = estimator._best_params
+    optimizer = getattr(estimator, "_optimizer", None)
+    optimizer_meta = None
+    if optimizer is not None:
+        optimizer_meta = {
+            "kind": type(optimizer).__name__,
+            "learning_rate": float(optimizer.learning_rate),
+            "t": int(optimizer.t),
+        }
+        if optimizer.state is not None:
+            arrays["optimizer_state"] = optimizer.state
+    if hasattr(estimator, "feature_names_in_"):
+        arrays["feature_names_in_"] = np.asarray(estimator.feature_names_in_, dtype=str)
+    label_binarizer = None
+    if hasattr(estimator, "classes_"):
+        classes_ = np.asarray(estimator.classes_)
+        if classes_.dtype == object:
+            classes_ = _object_labels_to_plain(classes_)
+        arrays["classes_"] = classes_
+        lb = estimator._label_binarizer
+        label_binarizer = {"y_type_": lb.y_type_, "sparse_input_": bool(lb.sparse_input_)}
+
+    fitted = {}
+    for attr in _SCALAR_ATTRIBUTES:
+        if hasattr(estimator, attr):
+            fitted[attr] = _json_value(getattr(estimator, attr), f"attribute {attr!r}")
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "fastnet_version": __version__,
+        "estimator": name,
+        "params": _params_for_file(estimator),
+        "fitted": fitted,
+        "layer_units": list(net.layer_units),
+        "dtype": net.dtype.name,
+        "optimizer": optimizer_meta,
+        "label_binarizer": label_binarizer,
+        "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("meta.json", json.dumps(meta, allow_nan=True, indent=1))
+        for key, value in arrays.items():
+            buf = io.BytesIO()
+            np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+            zf.writestr(f"{key}.npy", buf.getvalue())
+
+
+def _object_labels_to_plain(labels):
+    kinds = {type(v) for v in labels}
+    if kinds <= {str}:
+        return labels.astype(str)
+    raise TypeError(
+        "class labels of types %s cannot be stored without pickle; use numbers, bools or strings"
+        % sorted(k.__name__ for k in kinds)
+    )
+
+
+# --------------------------------------------------------------------- load
+def _fail(msg):
+    raise ModelFileError(msg)
+
+
+def _expect(cond, msg):
+    if not cond:
+        _fail(msg)
+
+
+def _read_meta(zf):
+    try:
+        raw = zf.read("meta.json")
+    except KeyError:
+        _fail("not a fastnet model file: meta.json is missing")
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"corrupted fastnet model file: meta.json is not valid JSON ({exc})")
+    _expect(isinstance(meta, dict), "corrupted fastnet model file: meta.json is not an object")
+    _expect(meta.get("format") == FORMAT, "not a fastnet model file (wrong 'format' marker)")
+    version = meta.get("format_version")
+    _expect(isinstance(version, int) and not isinstance(version, bool) and version >= 1,
+            "corrupted fastnet model file: bad format_version")
+    if version > FORMAT_VERSION:
+        _fail(
+            f"this model file uses format version {version}, newer than this fastnet "
+            f"({__version__}) reads (up to {FORMAT_VERSION}); upgrade fastnet to load it"
+        )
+    return meta
+
+
+def _read_array(zf, name, spec):
+    _expect(isinstance(spec, dict) and isinstance(spec.get("dtype"), str)
+            and isinstance(spec.get("shape"), list), f"corrupted entry for array {name!r}")
+    try:
+        info = zf.getinfo(f"{name}.npy")
+    except KeyError:
+        _fail(f"corrupted fastnet model file: array {name!r} is missing")
+    _expect(info.file_size <= _MAX_MEMBER_BYTES, f"array {name!r} is implausibly large")
+    try:
+        array = np.load(io.BytesIO(zf.read(info)), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        _fail(f"corrupted fastnet model file: array {name!r} cannot be read ({exc})")
+    _expect(isinstance(array, np.ndarray), f"array {name!r} is not an array")
+    _expect(array.dtype.str == spec["dtype"] and list(array.shape) == spec["shape"],
+            f"corrupted fastnet model file: array {name!r} has dtype {array.dtype.str} and shape "
+            f"{list(array.shape)}, meta.json says {spec['dtype']} and {spec['shape']}")
+    return array
+
+
+def _check_params(cls, params):
+    _expect(isinstance(params, dict), "corrupted fastnet model file: 'params' is not an object")
+    names = set(cls._get_param_names())
+    _expect(set(params) == names,
+            f"model file parameters {sorted(set(params) ^ names)} do not match {cls.__name__}")
+    params = dict(params)
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    est = cls(**params)
+    try:
+        est._validate_params()
+    except Exception as exc:  # InvalidParameterError is a ValueError and TypeError
+        _fail(f"model file holds invalid parameters: {exc}")
+    return est
+
+
+def load(path):
+    """Read a model file written by :func:`save`; never unpickles anything.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+
+    Returns
+    -------
+    estimator : fastnet.MLPRegressor or fastnet.MLPClassifier
+        Fitted, predicting exactly as the saved one, and able to continue
+        training (``partial_fit``, ``warm_start``).
+
+    Raises
+    ------
+    ModelFileError
+        If the file is truncated, corrupted, not a fastnet model file, or of a
+        newer format version.
+    """
+    try:
+        zf = zipfile.ZipFile(path, "r")
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        _fail(f"not a fastnet model file (not a ZIP archive: {exc})")
+    with zf:
+        try:
+            return _load_from_zip(zf)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError,
+                IndexError, OverflowError, UnicodeDecodeError, RuntimeError) as exc:
+            _fail(f"corrupted fastnet model file ({type(exc).__name__}: {exc})")
+
+
+def _load_from_zip(zf):
+    meta = _read_meta(zf)
+    cls = _estimator_classes().get(meta.get("estimator"))
+    _expect(cls is not None, f"unknown estimator {meta.get('estimator')!r} in model file")
+    specs = meta.get("arrays")
+    _expect(isinstance(specs, dict) and "params" in specs, "corrupted file: no 'params' array")
+    allowed = {"params", "best_params", "optimizer_state", "feature_names_in_", "classes_"}
+    _expect(set(specs) <= allowed, f"unknown arrays in model file: {sorted(set(specs) - allowed)}")
+    members = set(zf.namelist())
+    _expect(members == {"meta.json"} | {f"{k}.npy" for k in specs},
+            f"unexpected members in model file: {sorted(members)}")
+
+    est = _check_params(cls, meta.get("params"))
+    dtype = meta.get("dtype")
+    _expect(dtype in ("float32", "float64"), f"bad dtype {dtype!r} in model file")
+    units = meta.get("layer_units")
+    _expect(isinstance(units, list) and len(units) >= 2
+            and all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in units),
+            "corrupted file: bad layer_units")
+
+    fitted = meta.get("fitted")
+    _expect(isinstance(fitted, dict), "corrupted file: 'fitted' is not an object")
+    _expect(set(fitted) <= set(_SCALAR_ATTRIBUTES), "unknown fitted attributes in model file")
+    for attr, value in fitted.items():
+        _expect(isinstance(value, _SCALAR_ATTRIBUTES[attr]) and not isinstance(value, bool),
+                f"corrupted file: attribute {attr!r} has the wrong type")
+        if isinstance(value, list):
+            _expect(all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value),
+                    f"corrupted file: attribute {attr!r} must hold numbers")
+    for attr in ("n_iter_", "n_layers_", "n_outputs_", "n_features_in_", "out_activation_"):
+        _expect(attr in fitted, f"corrupted file: fitted attribute {attr!r} is missing")
+    _expect(fitted["n_layers_"] == len(units) and fitted["n_features_in_"] == units[0]
+            and fitted["n_outputs_"] == units[-1],
+            "corrupted file: layer_units disagree with the fitted attributes")
+    hidden = est.hidden_layer_sizes
+    hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+    _expect(hidden == units[1:-1], "corrupted file: hidden_layer_sizes disagree with layer_units")
+
+    arrays = {name: _read_array(zf, name, spec) for name, spec in specs.items()}
+    flat = arrays["params"]
+    _expect(flat.dtype == np.dtype(dtype), "corrupted file: params dtype disagrees")
+    try:
+        net = Network(units, est.activation, fitted["out_activation_"], dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        _fail(f"corrupted file: {exc}")
+    _expect(flat.shape == (net.layout.n_params,),
+            f"corrupted file: params has {flat.size} values, layer_units need "
+            f"{net.layout.n_params}")
+    if cls.__name__ == "MLPRegressor":
+        valid_outputs = {est._output_activation()}
+    else:
+        valid_outputs = {"logistic", "softmax"}
+    _expect(fitted["out_activation_"] in valid_outputs,
+            f"corrupted file: output activation {fitted['out_activation_']!r} does not fit "
+            f"{cls.__name__}")
+    net.params.flat[...] = flat
+
+    for attr, value in fitted.items():
+        setattr(est, attr, float(value) if attr in ("loss_",) else value)
+    if "loss_curve_" in fitted:
+        est.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
+    if "best_params" in arrays:
+        _expect(arrays["best_params"].shape == flat.shape
+                and arrays["best_params"].dtype == flat.dtype, "corrupted file: best_params")
+        est._best_params = arrays["best_params"].copy()
+    if "feature_names_in_" in arrays:
+        names = arrays["feature_names_in_"]
+        _expect(names.dtype.kind == "U" and names.shape == (units[0],),
+                "corrupted file: feature_names_in_")
+        est.feature_names_in_ = names.astype(object)
+    _load_optimizer(est, meta.get("optimizer"), arrays.get("optimizer_state"), net)
+    _load_classes(est, meta.get("label_binarizer"), arrays.get("classes_"), units[-1])
+    est._bind_network(net)
+    return est
+
+
+def _load_optimizer(est, meta, state, net):
+    if meta is None:
+        _expect(state is None, "corrupted file: optimizer state without an optimizer")
+        return
+    _expect(isinstance(meta, dict) and meta.get("kind") in ("SGD", "Adam"),
+            "corrupted file: bad optimizer entry")
+    lr, t = meta.get("learning_rate"), meta.get("t")
+    _expect(isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr)
+            and isinstance(t, int) and not isinstance(t, bool) and t >= 0,
+            "corrupted file: bad optimizer scalars")
+    _expect(meta["kind"] == ("SGD" if est.solver == "sgd" else "Adam"),
+            "corrupted file: optimizer does not match the solver")
+    from .training import make_optimizer
+
+    optimizer = make_optimizer(est)
+    optimizer.learning_rate = float(lr)
+    optimizer.t = t
+    if state is not None:
+        _expect(state.shape == (2, net.layout.n_params) and state.dtype == net.dtype,
+                "corrupted file: optimizer_state does not fit the parameters")
+        optimizer.state = state.copy()
+    est._optimizer = optimizer
+
+
+def _load_classes(est, meta, classes, n_outputs):
+    is_classifier = type(est).__name__ == "MLPClassifier"
+    if not is_classifier:
+        _expect(classes is None and meta is None, "corrupted file: classes in a regressor")
+        return
+    _expect(classes is not None and isinstance(meta, dict), "corrupted file: classes missing")
+    _expect(classes.ndim == 1 and classes.dtype.kind in "biufU" and classes.size >= 1,
+            "corrupted file: classes_ must be a 1-d array of numbers, bools or strings")
+    y_type = meta.get("y_type_")
+    _expect(y_type in _LABEL_BINARIZER_TYPES, "corrupted file: bad label type")
+    _expect((est.out_activation_ == "softmax") == (y_type == "multiclass"),
+            "corrupted file: output activation disagrees with the label type")
+    expected_outputs = 1 if y_type == "binary" else classes.size
+    _expect(n_outputs == expected_outputs, "corrupted file: classes_ disagree with n_outputs_")
+    lb = LabelBinarizer()
+    lb.classes_ = classes
+    lb.y_type_ = y_type
+    lb.sparse_input_ = bool(meta.get("sparse_input_", False))
+    est._label_binarizer = lb
+    est.classes_ = classes
