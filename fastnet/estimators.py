@@ -112,13 +112,18 @@ class BaseMLP(BaseEstimator):
             if k not in params and k not in ("_network", "coefs_", "intercepts_")
         }
         flat = None if net is None else net.params.flat.copy()
-        return dict(self.__dict__), copy.deepcopy(fitted), net, flat
+        # A RandomState passed by the user is shared: a failed call must not use up draws.
+        rng = self.random_state if isinstance(self.random_state, np.random.RandomState) else None
+        rng_state = None if rng is None else rng.get_state()
+        return dict(self.__dict__), copy.deepcopy(fitted), net, flat, (rng, rng_state)
 
     def _restore(self, snapshot):
-        attributes, fitted, net, flat = snapshot
+        attributes, fitted, net, flat, (rng, rng_state) = snapshot
         self.__dict__.clear()
         self.__dict__.update(attributes)
         self.__dict__.update(fitted)
+        if rng is not None:
+            rng.set_state(rng_state)
         if net is not None:
             net.params.flat[...] = flat
             self._bind_network(net)
@@ -648,13 +653,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self : object
             Trained MLP model.
         """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        # The first call sets classes_ before training: roll that back too on failure.
+        snapshot = self._snapshot()
+        try:
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+            return self._fit_unchecked(X, y, sample_weight, incremental=True)
+        except Exception:
+            self._restore(snapshot)
+            raise
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.

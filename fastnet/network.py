@@ -154,6 +154,11 @@ class Network:
                 f"loss {loss!r} does not pair with output_activation {output_activation!r}; "
                 f"use {CANONICAL_LOSS[output_activation]!r}"
             )
+        if output_activation == "softmax" and units[-1] < 2:
+            raise ValueError(
+                "output_activation='softmax' needs at least 2 output units (one per class); "
+                "use 'logistic' for a single probability"
+            )
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64; got {dtype}")
@@ -290,7 +295,11 @@ class Network:
         """Loss and gradient on the whole of ``X`` as one batch.
 
         The loss is scikit-learn's: the (sample-weighted) mean data loss plus
-        ``0.5 * alpha * sum(W**2) / sum(sample_weight)``.
+        ``0.5 * alpha * sum(W**2) / sum(sample_weight)``.  The gradient is
+        scikit-learn's too, which for squared error with k > 1 outputs is k times
+        the gradient of that loss (scikit-learn averages the loss over outputs
+        but not the gradient; scikit-learn issue #8349).  Training uses it as is,
+        so fastnet's weights stay identical to scikit-learn's.
 
         Parameters
         ----------

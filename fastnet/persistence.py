@@ -150,6 +150,9 @@ def save(estimator, path):
         "fastnet_version": __version__,
         "estimator": name,
         "params": _params_for_file(estimator),
+        "tuple_params": sorted(
+            k for k, v in estimator.get_params(deep=False).items() if isinstance(v, tuple)
+        ),
         "fitted": fitted,
         "layer_units": list(net.layer_units),
         "dtype": net.dtype.name,
@@ -216,8 +219,21 @@ def _read_array(zf, name, spec):
         _fail(f"corrupted fastnet model file: array {name!r} is missing")
     _expect(info.file_size <= _MAX_MEMBER_BYTES, f"array {name!r} is implausibly large")
     try:
-        array = np.load(io.BytesIO(zf.read(info)), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raw = zf.read(info)
+        stream = io.BytesIO(raw)
+        version = np.lib.format.read_magic(stream)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+        _expect(version in readers, f"array {name!r} has an unsupported .npy version {version}")
+        shape, _, dtype = readers[version](stream)
+        # A header may claim any shape: refuse one the member cannot hold before
+        # numpy tries to allocate it.
+        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        _expect(claimed <= len(raw), f"array {name!r} claims more data than the file holds")
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # ValueError, TokenError, MemoryError, zip errors, ...
         _fail(f"corrupted fastnet model file: array {name!r} cannot be read ({exc})")
     _expect(isinstance(array, np.ndarray), f"array {name!r} is not an array")
     _expect(array.dtype.str == spec["dtype"] and list(array.shape) == spec["shape"],
@@ -226,14 +242,16 @@ def _read_array(zf, name, spec):
     return array
 
 
-def _check_params(cls, params):
+def _check_params(cls, params, tuple_params):
     _expect(isinstance(params, dict), "corrupted fastnet model file: 'params' is not an object")
     names = set(cls._get_param_names())
     _expect(set(params) == names,
             f"model file parameters {sorted(set(params) ^ names)} do not match {cls.__name__}")
     params = dict(params)
-    if isinstance(params.get("hidden_layer_sizes"), list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    for name in tuple_params:
+        _expect(name in params and isinstance(params[name], list),
+                f"corrupted file: tuple parameter {name!r}")
+        params[name] = tuple(params[name])
     est = cls(**params)
     try:
         est._validate_params()
@@ -263,15 +281,16 @@ def load(path):
     """
     try:
         zf = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-        _fail(f"not a fastnet model file (not a ZIP archive: {exc})")
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # BadZipFile, NotImplementedError (zip version), ...
+        _fail(f"not a fastnet model file (not a readable ZIP archive: {exc})")
     with zf:
         try:
             return _load_from_zip(zf)
         except ModelFileError:
             raise
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError,
-                IndexError, OverflowError, UnicodeDecodeError, RuntimeError) as exc:
+        except Exception as exc:  # anything a damaged member provokes is a bad file
             _fail(f"corrupted fastnet model file ({type(exc).__name__}: {exc})")
 
 
@@ -287,7 +306,9 @@ def _load_from_zip(zf):
     _expect(members == {"meta.json"} | {f"{k}.npy" for k in specs},
             f"unexpected members in model file: {sorted(members)}")
 
-    est = _check_params(cls, meta.get("params"))
+    tuple_params = meta.get("tuple_params", ["hidden_layer_sizes"])
+    _expect(isinstance(tuple_params, list), "corrupted file: 'tuple_params' is not a list")
+    est = _check_params(cls, meta.get("params"), tuple_params)
     dtype = meta.get("dtype")
     _expect(dtype in ("float32", "float64"), f"bad dtype {dtype!r} in model file")
     units = meta.get("layer_units")
@@ -304,8 +325,19 @@ def _load_from_zip(zf):
         if isinstance(value, list):
             _expect(all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value),
                     f"corrupted file: attribute {attr!r} must hold numbers")
-    for attr in ("n_iter_", "n_layers_", "n_outputs_", "n_features_in_", "out_activation_"):
-        _expect(attr in fitted, f"corrupted file: fitted attribute {attr!r} is missing")
+    required = ["n_iter_", "n_layers_", "n_outputs_", "n_features_in_", "out_activation_",
+                "loss_"]
+    if est.solver in ("sgd", "adam"):
+        required += ["t_", "loss_curve_", "_no_improvement_count"]
+        if est.early_stopping:
+            required += ["validation_scores_", "best_validation_score_"]
+        else:
+            required += ["best_loss_"]
+    for attr in required:
+        _expect(attr in fitted and (fitted[attr] is not None or attr == "loss_"),
+                f"corrupted file: fitted attribute {attr!r} is missing")
+    for attr in ("n_iter_", "t_", "_no_improvement_count"):
+        _expect(0 <= fitted.get(attr, 0) < 2**53, f"corrupted file: {attr!r} out of range")
     _expect(fitted["n_layers_"] == len(units) and fitted["n_features_in_"] == units[0]
             and fitted["n_outputs_"] == units[-1],
             "corrupted file: layer_units disagree with the fitted attributes")
@@ -359,7 +391,7 @@ def _load_optimizer(est, meta, state, net):
             "corrupted file: bad optimizer entry")
     lr, t = meta.get("learning_rate"), meta.get("t")
     _expect(isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr)
-            and isinstance(t, int) and not isinstance(t, bool) and t >= 0,
+            and isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 2**53,
             "corrupted file: bad optimizer scalars")
     _expect(meta["kind"] == ("SGD" if est.solver == "sgd" else "Adam"),
             "corrupted file: optimizer does not match the solver")

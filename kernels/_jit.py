@@ -44,10 +44,18 @@ def jit(func):
     """
     if CACHE_ENABLED:
         try:
-            return njit(cache=True, **_OPTIONS)(func)
+            dispatcher = njit(cache=True, **_OPTIONS)(func)
         except RuntimeError as exc:  # "cannot cache function ...: no locator available"
             if "no locator available" not in str(exc):
                 raise
+        else:
+            # Some locators (e.g. for a zipped package) are chosen without checking
+            # that their directory can be created; find out now, not at first compile.
+            try:
+                dispatcher._cache._impl.locator.ensure_cache_path()
+                return dispatcher
+            except (OSError, AttributeError):
+                pass
     return njit(cache=False, **_OPTIONS)(func)
 
 

@@ -1,0 +1,213 @@
+"""``python -m bench``: fastnet next to scikit-learn and PyTorch, one report.
+
+Modes (run from the repository root)::
+
+    python -m bench --quick     # ~30 s smoke run: tiny, small, vending in float64
+    python -m bench             # the selection: six workloads, float64 and float32 (< ~5 min)
+    python -m bench --full      # everything: + SGD workload, more repeats, memory of 'large'
+
+Options narrow or change a run (``--workloads``, ``--dtypes``, ``--libraries``,
+``--repeats``, ``--threads``, ``--epochs``, ``--no-startup``, ``--no-memory``,
+``--no-plot``); ``--out DIR`` names the output folder (default
+``bench-results/``), which receives ``results.md``, ``results.json`` and
+``speedup.png``.  The markdown is also printed; progress goes to stderr.
+"""
+
+import argparse
+import dataclasses
+import datetime
+import sys
+import time
+import warnings
+
+__all__ = ["MODES", "parse_args", "run", "main"]
+
+# Per mode: repeats of each fit, import-time repeats, first-fit dtypes, memory workloads and
+# libraries (None: all in the run), repeats of the matmul peak.
+MODES = {
+    "quick": dict(repeats=3, import_repeats=1, first_fit_dtypes=("float64",),
+                  memory_workloads=("small",), memory_libraries=("fastnet",),
+                  peak_repeats=2),
+    "default": dict(repeats=3, import_repeats=3, first_fit_dtypes=("float64", "float32"),
+                    memory_workloads=("medium",), memory_libraries=None, peak_repeats=3),
+    "full": dict(repeats=5, import_repeats=5, first_fit_dtypes=("float64", "float32"),
+                 memory_workloads=("medium", "large"), memory_libraries=None, peak_repeats=5),
+}
+
+
+def _csv(text):
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def parse_args(argv=None):
+    """The command line of ``python -m bench`` (see the module docstring)."""
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="fastnet next to scikit-learn and PyTorch (CPU): fit and predict times, "
+                    "speedups, losses, GFLOP/s against the matmul peak, startup, memory.")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="~30 s smoke run")
+    mode.add_argument("--full", action="store_true", help="every workload, more repeats")
+    p.add_argument("--out", default="bench-results", help="output folder (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for every library (default: all available cores)")
+    p.add_argument("--repeats", type=int, default=None, help="timed fits per library")
+    p.add_argument("--workloads", type=_csv, default=None,
+                   help="comma-separated workload names (default: the mode's selection)")
+    p.add_argument("--dtypes", type=_csv, default=None, help="float64,float32")
+    p.add_argument("--libraries", type=_csv, default=None,
+                   help="fastnet,sklearn,torch (default: all importable)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override every workload's epochs (smoke tests; goals then do not apply)")
+    p.add_argument("--peak-size", type=int, default=2048, help="matmul size for the peak")
+    p.add_argument("--no-predict", action="store_true", help="skip the predict timings")
+    p.add_argument("--no-startup", action="store_true",
+                   help="skip the fresh-process import / first-fit measurements")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    p.add_argument("--no-plot", action="store_true", help="do not write speedup.png")
+    p.add_argument("--quiet", action="store_true", help="no progress lines, no printed report")
+    args = p.parse_args(argv)
+    args.mode = "quick" if args.quick else "full" if args.full else "default"
+    return args
+
+
+def run(args, argv=None):
+    """Run the benchmarks ``args`` describe and write the report.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From :func:`parse_args`.
+    argv : list of str, optional
+        Recorded as the command in the report.
+
+    Returns
+    -------
+    results : dict
+        With the keys :data:`bench.report.JSON_KEYS`.
+    paths : dict
+        Where the markdown, JSON and PNG were written.
+    """
+    from . import compare, env, report, runners, startup
+    from . import threads as _threads
+    from . import workloads as _wl
+
+    started = time.perf_counter()
+    log = (lambda *a: None) if args.quiet else (
+        lambda *a: print(*a, file=sys.stderr, flush=True))
+    settings = MODES[args.mode]
+    repeats = args.repeats or settings["repeats"]
+    n_threads = args.threads or _threads.available_cores()
+    notes = []
+
+    selected, dtypes = _wl.select(args.mode)
+    if args.workloads:
+        selected = [_wl.get(n) for n in args.workloads]
+    if args.dtypes:
+        dtypes = args.dtypes
+    if args.epochs:
+        selected = [w.replace(epochs=args.epochs) for w in selected]
+        notes.append(f"--epochs {args.epochs}: every workload's epochs were overridden; "
+                     "the DESIGN.md goals refer to the standard epochs.")
+
+    wanted = args.libraries or list(runners.LIBRARIES)
+    if "fastnet" not in wanted:
+        wanted = ["fastnet", *wanted]
+    libs, missing = runners.available(wanted)
+    for lib, reason in missing.items():
+        notes.append(f"{lib}: {reason}; its rows are absent.")
+    libraries = [lib for lib in wanted if lib in libs]
+
+    with _threads.limit(n_threads) as applied:
+        environment = env.environment(n_threads, include_torch="torch" in libraries)
+        environment["threads_applied"] = applied
+        log(f"bench ({args.mode}): {len(selected)} workloads x {dtypes} x {libraries}, "
+            f"{n_threads} threads, {repeats} repeats")
+        peak = {}
+        for dtype in dtypes:
+            peak[dtype] = env.matmul_peak(dtype, args.peak_size, settings["peak_repeats"])
+            log(f"  matmul peak {dtype} {args.peak_size}²: {peak[dtype]['gflops']:.1f} GFLOP/s")
+        measurements = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            for w in selected:
+                for dtype in dtypes:
+                    measurements += compare.run_workload(
+                        w, dtype, libraries, repeats=repeats, predict=not args.no_predict,
+                        log=log)
+
+    if args.no_startup:
+        startup_res = {"skipped": "--no-startup"}
+    else:
+        log("  fresh processes: import time, first fit (cold / warm Numba cache)")
+        startup_res = {
+            "imports": startup.measure_imports(settings["import_repeats"]),
+            "first_fit": [startup.measure_first_fit("tiny", d, n_threads)
+                          for d in ([d for d in settings["first_fit_dtypes"] if d in dtypes]
+                                    or dtypes[:1])],
+        }
+    if args.no_memory:
+        memory = {"skipped": "--no-memory"}
+    else:
+        log("  fresh processes: peak memory of a fit")
+        memory_libs = [lib for lib in libraries
+                       if settings["memory_libraries"] is None
+                       or lib in settings["memory_libraries"]]
+        memory = [startup.measure_memory(lib, name, "float64", n_threads)
+                  for name in settings["memory_workloads"] for lib in memory_libs]
+
+    if "torch" in libraries:
+        notes.append("torch's Adam adds eps after the bias correction of the second moment "
+                     "(scikit-learn and fastnet before it): updates differ in about the sixth "
+                     "digit; the work is the same. torch shuffles with its own generator.")
+    results = {
+        "meta": {
+            "mode": args.mode,
+            "command": "python -m bench" + ("" if not argv else " " + " ".join(argv)),
+            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "duration_s": time.perf_counter() - started,
+            "load_average_at_end": env.load_average(),
+            "repeats": repeats,
+            "threads": n_threads,
+            "dtypes": list(dtypes),
+        },
+        "environment": environment,
+        "libraries": libs,
+        "peak": peak,
+        "workloads": {w.name: dict(dataclasses.asdict(w),
+                                   layer_units=_wl.layer_units(w),
+                                   estimator_params=_wl.estimator_params(w))
+                      for w in selected},
+        "measurements": measurements,
+        "comparisons": compare.summarize(measurements, peak,
+                                         {w.name: w for w in selected}),
+        "startup": startup_res,
+        "memory": memory,
+        "notes": notes,
+    }
+    if args.no_plot:
+        notes.append("--no-plot: no PNG written.")
+    results["meta"]["duration_s"] = time.perf_counter() - started
+    paths = report.write_all(results, args.out, plot=not args.no_plot)
+    return results, paths
+
+
+def main(argv=None):
+    """Entry point of ``python -m bench``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    results, paths = run(args, argv)
+    if not args.quiet:
+        from .report import to_markdown
+
+        print(to_markdown(results))
+        written = ", ".join(p for p in paths.values() if p)
+        print(f"\nWritten: {written}")
+        for note in results["notes"]:
+            if "matplotlib" in note:
+                print(f"Note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+"""The report of a ``python -m bench`` run: markdown, JSON and a PNG plot.
+
+All three are written from one ``results`` dict (see :mod:`bench.__main__`):
+``results.md`` (also printed), ``results.json`` (everything, raw samples
+included) and ``speedup.png`` (fastnet's speedup over each library per
+workload; skipped with a printed note when matplotlib is not installed).
+"""
+
+import json
+import math
+import os
+
+__all__ = ["fmt_time", "to_markdown", "write_json", "write_png", "write_all", "JSON_KEYS"]
+
+# Top-level keys of results.json (the harness test checks them).
+JSON_KEYS = ("meta", "environment", "libraries", "peak", "workloads", "measurements",
+             "comparisons", "startup", "memory", "notes")
+
+_OTHERS = ("sklearn", "torch")
+
+
+def fmt_time(seconds):
+    """Seconds in a readable unit: '12.3 µs', '45.6 ms', '1.23 s' ('—' for none)."""
+    if seconds is None:
+        return "—"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _fmt_bytes(n):
+    if n is None:
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024.0
+
+
+def _fmt(value, spec):
+    return "—" if value is None else format(value, spec)
+
+
+def _speedup(value):
+    return "—" if value is None else f"{value:.1f}×" if value < 100 else f"{value:.0f}×"
+
+
+def _goal_cell(row):
+    if not row.get("goal_text"):
+        return ""
+    mark = {True: "met", False: "not met", None: "?"}[row.get("goal_met")]
+    return f"{row['goal_text']}: {mark}"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+def _environment_lines(env, peak):
+    v = env.get("versions", {})
+    lines = [
+        "## Environment",
+        "",
+        f"- CPU: {env.get('cpu_model')} ({env.get('machine')}); logical CPUs "
+        f"{env.get('logical_cpus')}, available to this process {env.get('available_cores')}; "
+        f"**threads used by every library: {env.get('threads_used')}** (BLAS via threadpoolctl, "
+        "numba.set_num_threads, torch.set_num_threads)",
+        "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        "- OPENBLAS_CORETYPE: "
+        + (f"`{env['OPENBLAS_CORETYPE']}` (forces OpenBLAS's kernel; recorded, not changed)"
+           if env.get("OPENBLAS_CORETYPE") else "unset (OpenBLAS picks the kernel for this CPU)"),
+        f"- load average (1, 5, 15 min) at start {env.get('load_average_at_start')}, at end "
+        f"{env.get('load_average_at_end')} (a 1-minute load near or above the core count means "
+        "other processes shared the machine: read the ratios as indicative)",
+        f"- platform: {env.get('platform')}",
+        "",
+        "BLAS and OpenMP pools (threadpoolctl, after importing scipy.linalg):",
+        "",
+    ]
+    lines += _table(
+        ["shipped by", "library", "user_api", "internal_api", "architecture", "num_threads",
+         "version"],
+        [[p.get("owner"), os.path.basename(p.get("filepath") or ""), p.get("user_api"),
+          p.get("internal_api"), p.get("architecture"), p.get("num_threads"), p.get("version")]
+         for p in env.get("blas", [])],
+    )
+    if peak:
+        lines += ["", "Matmul peak of this machine (numpy, same threads, best of "
+                  f"{len(next(iter(peak.values()))['times_s'])}):", ""]
+        lines += _table(["dtype", "size", "GFLOP/s"],
+                        [[d, f"{p['n']}²", f"{p['gflops']:.1f}"] for d, p in peak.items()])
+    return lines
+
+
+def _fit_lines(rows, libraries, repeats):
+    others = [lib for lib in _OTHERS if lib in libraries]
+    header = (["workload", "dtype"] + [f"{lib} (s)" for lib in libraries]
+              + [f"× vs {lib}" for lib in others]
+              + [f"loss {lib}" for lib in libraries]
+              + ["fastnet GFLOP/s", "% of peak", "goal (DESIGN.md)"])
+    body = []
+    for r in rows:
+        body.append(
+            [r["workload"], r["dtype"]]
+            + [_fmt(r["median_s"].get(lib), ".4f") for lib in libraries]
+            + [_speedup(r["speedup"].get(lib)) for lib in others]
+            + [_fmt(r["loss"].get(lib), ".6g") for lib in libraries]
+            + [_fmt(r["gflops"], ".2f"),
+               _fmt(None if r["fraction_of_peak"] is None else 100 * r["fraction_of_peak"], ".1f"),
+               _goal_cell(r)]
+        )
+    return [f"## Fit: median of {repeats} timed fits, fixed epochs", ""] + _table(header, body)
+
+
+def _predict_lines(rows, libraries):
+    others = [lib for lib in _OTHERS if lib in libraries]
+    header = (["workload", "dtype", "rows"] + list(libraries)
+              + [f"× vs {lib}" for lib in others]
+              + ["fastnet GFLOP/s", "% of peak", "goal (DESIGN.md)"])
+    body = []
+    for r in rows:
+        body.append(
+            [r["workload"], r["dtype"], r["rows"]]
+            + [fmt_time(r["median_s"].get(lib)) for lib in libraries]
+            + [_speedup(r["speedup"].get(lib)) for lib in others]
+            + [_fmt(r["gflops"], ".2f"),
+               _fmt(None if r["fraction_of_peak"] is None else 100 * r["fraction_of_peak"], ".1f"),
+               _goal_cell(r)]
+        )
+    return (["## Predict through the estimator: median time per call", ""]
+            + _table(header, body))
+
+
+def _quality_lines(rows, libraries, workloads):
+    body = []
+    for r in rows:
+        task = (workloads.get(r["workload"]) or {}).get("task")
+        metric = "test accuracy" if task == "classification" else "held-out R²"
+        body.append([r["workload"], r["dtype"], metric]
+                    + [_fmt(r["score"].get(lib), ".4f") for lib in libraries])
+    return (["## Quality after the last timed fit", "",
+             "The training loss is in the fit table; here the score of each fitted model "
+             "(the vending machine has no held-out rows: its training rows).", ""]
+            + _table(["workload", "dtype", "metric"] + list(libraries), body))
+
+
+def _startup_lines(startup):
+    if not startup or startup.get("skipped"):
+        reason = (startup or {}).get("skipped", "not measured")
+        return ["## Startup (fresh processes)", "", f"Skipped: {reason}."]
+    body = []
+    imp = startup.get("imports") or {}
+    if "error" in imp:
+        body.append(["import", f"error: {imp['error'][:200]}"])
+    elif imp:
+        body.append(["import numpy, scipy, scikit-learn, numba", fmt_time(imp["dependencies_s"])])
+        body.append(["import fastnet on top of them", fmt_time(imp["fastnet_s"])])
+        body.append(["import fastnet in total (median of "
+                     f"{len(imp.get('samples', []))})", fmt_time(imp["total_s"])])
+    for ff in startup.get("first_fit", []):
+        label = f"{ff['workload']} {ff['dtype']}"
+        for which, words in (("cold", "cold Numba cache (compiles)"), ("warm", "warm Numba cache")):
+            res = ff.get(which) or {}
+            if "error" in res:
+                body.append([f"first fit {label}, {words}", f"error: {res['error'][:200]}"])
+                continue
+            goal = ""
+            if which == "warm" and ff.get("goal_met") is not None:
+                goal = (f"; goal ≤{ff['goal_s']:g} s beyond imports: "
+                        + ("met" if ff["goal_met"] else "not met"))
+            body.append([
+                f"first fit {label}, {words}",
+                f"{fmt_time(res['first_fit_s'])} after the imports (steady fit "
+                f"{fmt_time(res['steady_fit_s'])}, so {fmt_time(res['first_fit_overhead_s'])} "
+                f"extra; import {fmt_time(res['import_s'])}){goal}",
+            ])
+            body.append([
+                f"first 1-row predict {label}, {words}",
+                f"{fmt_time(res['first_predict_s'])} (steady {fmt_time(res['steady_predict_s'])})",
+            ])
+    lines = ["## Startup (fresh processes)", ""] + _table(["measurement", "time"], body)
+    lines += ["", "Each first fit runs in a new process with `NUMBA_CACHE_DIR` at a new, empty "
+              "directory (cold: fastnet's kernels compile) and then again with the same directory "
+              "(warm: they load from the cache). DESIGN.md's goal applies to the warm case."]
+    return lines
+
+
+def _memory_lines(memory):
+    if not memory or (isinstance(memory, dict) and memory.get("skipped")):
+        reason = (memory or {}).get("skipped", "not measured") if isinstance(memory, dict) else ""
+        return ["## Peak memory of one fit (fresh process)", "", f"Skipped: {reason}."]
+    body = []
+    for m in memory:
+        if "error" in m:
+            body.append([m["library"], m["workload"], m["dtype"], "error", m["error"][:120],
+                         "", ""])
+            continue
+        body.append([m["library"], m["workload"], m["dtype"], _fmt_bytes(m["data_bytes"]),
+                     _fmt_bytes(m["traced_peak_bytes"]), _fmt_bytes(m["rss_growth_bytes"]),
+                     _fmt_bytes(m["rss_peak_bytes"])])
+    lines = ["## Peak memory of one fit (fresh process)", ""]
+    lines += _table(["library", "workload", "dtype", "data (X + y)", "tracemalloc peak",
+                     "peak RSS growth", "peak RSS"], body)
+    method = next((m.get("rss_method") for m in memory if m.get("rss_method")), None)
+    lines += ["", "tracemalloc counts Python and numpy allocations (not Numba's internal ones "
+              "nor PyTorch tensors); peak RSS growth is the process's peak resident memory during "
+              f"the fit above its resident memory before it ({method})."]
+    return lines
+
+
+def to_markdown(results):
+    """The whole report as markdown text.
+
+    Parameters
+    ----------
+    results : dict
+        With the keys in :data:`JSON_KEYS`.
+
+    Returns
+    -------
+    str
+    """
+    meta = results["meta"]
+    libraries = list(results["libraries"])
+    rows = results["comparisons"]
+    fit_rows = [r for r in rows if r["op"] == "fit"]
+    pred_rows = [r for r in rows if r["op"] == "predict"]
+    lines = [
+        f"# fastnet benchmark ({meta['mode']})",
+        "",
+        f"`{meta['command']}` — {meta['started']}, {meta['duration_s']:.0f} s, "
+        f"libraries: {', '.join(f'{k} {v}' for k, v in results['libraries'].items())}.",
+        "",
+        "Every library trains the same architecture with the same hyperparameters, initial "
+        "weights (scikit-learn's draw), batch size, dtype, threads and fixed number of epochs "
+        "(tol=0, no early stopping); JIT warm-up is outside the timed region; speedups are "
+        "(other library's median time) / (fastnet's), measured in this run. GFLOP/s count "
+        "6·n·Σ fan_in·fan_out per epoch for training, 2·n·Σ for predict; '% of peak' compares "
+        "with the matmul peak below, same dtype.",
+        "",
+    ]
+    lines += _fit_lines(fit_rows, libraries, meta.get("repeats")) + [""]
+    if pred_rows:
+        lines += _predict_lines(pred_rows, libraries) + [""]
+    lines += _quality_lines(fit_rows, libraries, results.get("workloads", {})) + [""]
+    lines += _startup_lines(results.get("startup")) + [""]
+    lines += _memory_lines(results.get("memory")) + [""]
+    env = dict(results["environment"], load_average_at_end=meta.get("load_average_at_end"))
+    lines += _environment_lines(env, results.get("peak")) + [""]
+    if results.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in results["notes"]] + [""]
+    return "\n".join(lines)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json(results, path):
+    """Write ``results`` as indented JSON (numpy scalars converted, NaN as null)."""
+    with open(path, "w") as fh:
+        json.dump(_jsonable(results), fh, indent=2)
+        fh.write("\n")
+
+
+def write_png(results, path):
+    """Bar chart of fastnet's speedup over each library per workload and dtype.
+
+    Returns
+    -------
+    str or None
+        ``None`` when written, else a note saying why not (matplotlib missing,
+        nothing to compare).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    except ImportError:
+        return ("matplotlib is not installed, so no PNG was written "
+                "(pip install matplotlib, or the 'bench' extra)")
+    libraries = [lib for lib in _OTHERS if lib in results["libraries"]]
+    rows = results["comparisons"]
+    panels = [("fit", [r for r in rows if r["op"] == "fit"])]
+    for n in sorted({r["rows"] for r in rows if r["op"] == "predict"}):
+        panels.append((f"predict {n} row{'s' if n > 1 else ''}",
+                       [r for r in rows if r["op"] == "predict" and r["rows"] == n]))
+    panels = [(t, rs) for t, rs in panels if rs]
+    if not libraries or not panels:
+        return "no other library to compare with, so no PNG was written"
+    fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 0.9 * len(panels[0][1]) + 3),
+                                                      3.2 * len(panels)), squeeze=False)
+    width = 0.8 / len(libraries)
+    for ax, (title, rs) in zip(axes[:, 0], panels):
+        labels = [f"{r['workload']}\n{r['dtype']}" for r in rs]
+        for i, lib in enumerate(libraries):
+            vals = [r["speedup"].get(lib) or 0.0 for r in rs]
+            xs = [j + (i - (len(libraries) - 1) / 2) * width for j in range(len(rs))]
+            bars = ax.bar(xs, vals, width, label=f"vs {lib}")
+            for bar, v in zip(bars, vals):
+                if v:
+                    ax.annotate(f"{v:.1f}×", (bar.get_x() + bar.get_width() / 2, v),
+                                ha="center", va="bottom", fontsize=7)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        positive = [v for r in rs for v in r["speedup"].values() if v]
+        if positive:
+            ax.set_ylim(min(0.8, min(positive) / 1.5), max(1.25, max(positive) * 1.6))
+        ax.set_xticks(range(len(rs)))
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_ylabel("fastnet speedup (×)")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"fastnet speedup, {results['environment'].get('cpu_model')}, "
+                 f"{results['environment'].get('threads_used')} threads", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write_all(results, out_dir, plot=True):
+    """Write results.md, results.json and speedup.png into ``out_dir`` (created).
+
+    A note about a missing PNG is appended to ``results['notes']`` before the
+    markdown and JSON are written.
+
+    Parameters
+    ----------
+    results : dict
+    out_dir : str
+    plot : bool, default=True
+        Write the PNG (needs matplotlib).
+
+    Returns
+    -------
+    dict
+        ``{"md": path, "json": path, "png": path or None}``.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {k: os.path.join(out_dir, name) for k, name in
+             (("md", "results.md"), ("json", "results.json"), ("png", "speedup.png"))}
+    note = write_png(results, paths["png"]) if plot else "plot not requested"
+    if note:
+        if plot:
+            results.setdefault("notes", []).append(note)
+        paths["png"] = None
+    with open(paths["md"], "w") as fh:
+        fh.write(to_markdown(results))
+    write_json(results, paths["json"])
+    return paths

@@ -1,0 +1,268 @@
+"""Measurements that need a fresh process: import time, compile cost, first fit, peak memory.
+
+The parent side (:func:`measure_imports`, :func:`measure_first_fit`,
+:func:`measure_memory`) starts ``python -m bench.startup <mode> ...`` with
+:data:`sys.executable` from the repository root; the child prints one JSON
+line.  This module imports only the standard library at the top, so the
+child can time ``import fastnet`` itself.
+
+* ``import``: seconds to import fastnet's dependencies (numpy, scipy,
+  scikit-learn, numba), then fastnet on top of them.
+* ``first-fit``: import fastnet, then the first fit of a workload (which
+  compiles fastnet's kernels or loads them from Numba's cache), the first
+  one-row predict, and a second fit and predict for the steady-state cost.
+  The parent runs it twice with ``NUMBA_CACHE_DIR`` pointing at a new,
+  empty directory: a cold cache (compile cost) and then a warm one.
+* ``memory``: after a warm-up, the peak memory of one fit, two ways:
+  tracemalloc's peak of traced allocations (Python objects and numpy arrays;
+  not Numba's internal allocations nor PyTorch's tensors) and the growth of
+  the process's peak resident set size (``VmHWM``, reset just before the fit
+  where Linux allows, else ``ru_maxrss``), next to the size of the data.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+__all__ = ["measure_imports", "measure_first_fit", "measure_memory", "run_child", "main",
+           "FIRST_FIT_GOAL_S"]
+
+# DESIGN.md: the first fit in a fresh process, kernels cached, costs at most 0.3 s beyond imports.
+FIRST_FIT_GOAL_S = 0.3
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ---------------------------------------------------------------- parent side
+def run_child(args, env=None, timeout=600):
+    """Run ``python -m bench.startup *args`` in a fresh process; its JSON result.
+
+    Parameters
+    ----------
+    args : list of str
+    env : dict, optional
+        Extra environment variables.  ``FASTNET_DISABLE_CACHE`` is removed
+        (the cache is what is being measured).
+    timeout : float, default=600
+
+    Returns
+    -------
+    dict
+        The child's result, or ``{"error": ...}`` when it failed.
+    """
+    full_env = dict(os.environ)
+    full_env.pop("FASTNET_DISABLE_CACHE", None)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (REPO_ROOT, full_env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-m", "bench.startup", *map(str, args)]
+    try:
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s: {' '.join(cmd)}"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
+    return json.loads(lines[-1])
+
+
+def measure_imports(repeats=3):
+    """Import times in fresh processes, median of ``repeats``.
+
+    Returns
+    -------
+    dict
+        ``dependencies_s`` (numpy, scipy, scikit-learn, numba),
+        ``fastnet_s`` (fastnet on top of them), ``total_s``, ``samples``.
+    """
+    samples = [run_child(["import"]) for _ in range(repeats)]
+    good = [s for s in samples if "error" not in s]
+    if not good:
+        return {"error": samples[0].get("error"), "samples": samples}
+
+    def med(key):
+        vals = sorted(s[key] for s in good)
+        return vals[len(vals) // 2]
+
+    return {"dependencies_s": med("dependencies_s"), "fastnet_s": med("fastnet_s"),
+            "total_s": med("total_s"), "samples": samples}
+
+
+def measure_first_fit(workload="tiny", dtype="float64", threads=1):
+    """First fit in a fresh process with a cold and then a warm Numba cache.
+
+    Parameters
+    ----------
+    workload : str, default='tiny'
+    dtype : {'float64', 'float32'}
+    threads : int
+
+    Returns
+    -------
+    dict
+        ``cold`` and ``warm`` child results (``import_s``, ``first_fit_s``,
+        ``steady_fit_s``, ``first_fit_overhead_s`` = first - steady,
+        ``first_predict_s``, ``steady_predict_s``), plus ``workload``, ``dtype``
+        and ``goal_met`` (warm ``first_fit_s`` <= :data:`FIRST_FIT_GOAL_S`; the
+        imports are timed apart from the fit).
+    """
+    args = ["first-fit", workload, dtype, "--threads", threads]
+    with tempfile.TemporaryDirectory(prefix="fastnet-bench-numba-") as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        cold = run_child(args, env)
+        warm = run_child(args, env)
+    met = None if "error" in warm else bool(warm["first_fit_s"] <= FIRST_FIT_GOAL_S)
+    return {"workload": workload, "dtype": dtype, "cold": cold, "warm": warm,
+            "goal_s": FIRST_FIT_GOAL_S, "goal_met": met}
+
+
+def measure_memory(library, workload, dtype="float64", threads=1):
+    """Peak memory of one fit in a fresh process (see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``library``, ``workload``, ``dtype``, ``data_bytes``,
+        ``traced_peak_bytes``, ``rss_before_bytes``, ``rss_peak_bytes``,
+        ``rss_growth_bytes``, ``rss_method``; or ``error``.
+    """
+    res = run_child(["memory", workload, dtype, "--library", library, "--threads", threads])
+    res.update(library=library, workload=workload, dtype=dtype)
+    return res
+
+
+# ----------------------------------------------------------------- child side
+def _child_import():
+    start = time.perf_counter()
+    import numba  # noqa: F401
+    import numpy  # noqa: F401
+    import scipy  # noqa: F401
+    import sklearn  # noqa: F401
+    mid = time.perf_counter()
+    import fastnet  # noqa: F401
+    end = time.perf_counter()
+    return {"dependencies_s": mid - start, "fastnet_s": end - mid, "total_s": end - start}
+
+
+def _child_first_fit(workload, dtype, threads):
+    start = time.perf_counter()
+    import fastnet  # noqa: F401
+    import_s = time.perf_counter() - start
+
+    from . import threads as _threads
+    from . import timing
+    from . import workloads as _wl
+    from .runners import FastnetRunner
+
+    runner = FastnetRunner(_wl.get(workload), _wl.make_data(_wl.get(workload), dtype))
+    one_row = runner.data.X_predict[:1]
+    with _threads.limit(threads):
+        first_fit = timing.time_once(runner.fit, setup=runner.prepare)
+        first_predict = timing.time_once(lambda: runner.predict(one_row))
+        steady_fit = timing.time_once(runner.fit, setup=runner.prepare)
+        steady_predict = min(timing.time_calls(lambda: runner.predict(one_row), 5, 20))
+    return {
+        "import_s": import_s,
+        "first_fit_s": first_fit,
+        "steady_fit_s": steady_fit,
+        "first_fit_overhead_s": first_fit - steady_fit,
+        "first_predict_s": first_predict,
+        "steady_predict_s": steady_predict,
+        "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR"),
+    }
+
+
+def _rss_status(field):
+    """A ``VmRSS``/``VmHWM`` line of /proc/self/status in bytes (None elsewhere)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0); True when it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    hwm, rss = _rss_status("VmHWM"), _rss_status("VmRSS")
+    return hwm is not None and rss is not None and hwm <= rss + 1024 * 1024
+
+
+def _maxrss_bytes():
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024  # bytes on macOS, KiB on Linux
+
+
+def _child_memory(workload, dtype, library, threads):
+    import gc
+    import tracemalloc
+
+    from . import threads as _threads
+    from . import workloads as _wl
+    from .runners import RUNNERS
+
+    w = _wl.get(workload)
+    data = _wl.make_data(w, dtype)
+    runner = RUNNERS[library](w, data)
+    with _threads.limit(threads):
+        runner.warm_up()
+        runner.prepare()
+        gc.collect()
+        if _reset_peak_rss():
+            method = "VmHWM reset before the fit"
+            before = _rss_status("VmRSS")
+            peak_fn = lambda: _rss_status("VmHWM")  # noqa: E731
+        else:
+            method = "ru_maxrss (peak of the whole process; growth may be understated)"
+            before = _maxrss_bytes()
+            peak_fn = _maxrss_bytes
+        tracemalloc.start()
+        runner.fit()
+        traced_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        peak = peak_fn()
+    return {
+        "data_bytes": data.nbytes,
+        "traced_peak_bytes": traced_peak,
+        "rss_before_bytes": before,
+        "rss_peak_bytes": peak,
+        "rss_growth_bytes": max(0, peak - before),
+        "rss_method": method,
+    }
+
+
+def main(argv=None):
+    """Child entry point: ``python -m bench.startup {import|first-fit|memory} ...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.startup")
+    parser.add_argument("mode", choices=["import", "first-fit", "memory"])
+    parser.add_argument("workload", nargs="?", default="tiny")
+    parser.add_argument("dtype", nargs="?", default="float64")
+    parser.add_argument("--library", default="fastnet")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.mode == "import":
+        result = _child_import()
+    elif args.mode == "first-fit":
+        result = _child_first_fit(args.workload, args.dtype, args.threads)
+    else:
+        result = _child_memory(args.workload, args.dtype, args.library, args.threads)
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""One thread count for every library: BLAS, Numba and PyTorch.
+
+:func:`limit` sets them together for the duration of a ``with`` block and
+restores them afterwards, so the libraries in a comparison always run with
+the same number of threads.
+"""
+
+import contextlib
+import os
+import sys
+
+__all__ = ["available_cores", "limit"]
+
+
+def available_cores():
+    """Cores this process may run on (its CPU affinity), else ``os.cpu_count()``."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def limit(n_threads):
+    """Run the block with ``n_threads`` threads in BLAS/OpenMP, Numba and PyTorch.
+
+    BLAS and OpenMP pools go through threadpoolctl (every library loaded at
+    entry, so import PyTorch before entering when it takes part); Numba's
+    parallel pool through ``numba.set_num_threads`` (clipped to
+    ``NUMBA_NUM_THREADS``); PyTorch's intra-op pool through
+    ``torch.set_num_threads`` when torch is imported.
+
+    Parameters
+    ----------
+    n_threads : int
+
+    Yields
+    ------
+    dict
+        The counts applied: ``{"blas": n, "numba": n, "torch": n or None}``.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, int(n_threads))
+    old_numba = numba.get_num_threads()
+    n_numba = min(n, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n_numba)
+    torch = sys.modules.get("torch")
+    old_torch = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield {"blas": n, "numba": n_numba, "torch": n if torch is not None else None}
+    finally:
+        numba.set_num_threads(old_numba)
+        if torch is not None:
+            torch.set_num_threads(old_torch)
