@@ -11,4 +11,7 @@ from .network import Network
 from .optimizers import SGD, Adam
 from .persistence import ModelFileError, load, save
 
-__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Network", "SGD", "Adam", "save", "load", "ModelFileError"]
+__all__ = [
+    "__version__", "MLPClassifier", "MLPRegressor", "Network", "SGD", "Adam",
+    "save", "load", "ModelFileError",
+]

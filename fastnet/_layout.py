@@ -103,4 +103,5 @@ class LayeredArray:
 
     def __repr__(self):
         shapes = [c.shape for c in self.coefs]
-        return f"LayeredArray(n_params={self.flat.size}, coef shapes={shapes}, dtype={self.flat.dtype})"
+        return (f"LayeredArray(n_params={self.flat.size}, coef shapes={shapes}, "
+                f"dtype={self.flat.dtype})")

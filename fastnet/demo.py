@@ -41,7 +41,8 @@ def _compare(title, fastnet_cls, sklearn_cls, params, X, y, describe, repeats=3)
     gap = max(float(np.max(np.abs(a - b))) for a, b in zip(fast.coefs_, sk.coefs_))
     print(
         f"   fit time: fastnet {t_fast * 1e3:8.2f} ms, sklearn {t_sk * 1e3:8.2f} ms "
-        f"-> {t_sk / t_fast:5.1f}x   (fastnet's first fit {first * 1e3:.0f} ms incl. JIT/cache load)"
+        f"-> {t_sk / t_fast:5.1f}x   "
+        f"(fastnet's first fit {first * 1e3:.0f} ms incl. JIT/cache load)"
     )
     print(f"   largest weight difference fastnet vs sklearn: {gap:.1e}")
     return fast, sk

@@ -311,7 +311,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     >>> import numpy as np
     >>> from fastnet import MLPRegressor
     >>> celsius = np.linspace(-40, 100, 50).reshape(-1, 1)
-    >>> neuron = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs").fit(celsius, 1.8 * celsius.ravel() + 32)
+    >>> fahrenheit = 1.8 * celsius.ravel() + 32
+    >>> neuron = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs").fit(celsius, fahrenheit)
     >>> np.round([neuron.coefs_[0][0, 0], neuron.intercepts_[0][0]], 2)
     array([ 1.8, 32. ])
     """

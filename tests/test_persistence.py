@@ -24,7 +24,6 @@
 import copy
 import io
 import json
-import os
 import pickle
 import random
 import struct

@@ -35,7 +35,6 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
-import fastnet
 from fastnet import MLPClassifier, MLPRegressor
 from fastnet.network import Network
 
