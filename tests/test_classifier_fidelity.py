@@ -19,9 +19,7 @@ stop), it first asserts that the situation happens in scikit-learn, so the
 comparison is known to exercise it.
 """
 
-import contextlib
 import inspect
-import io
 import warnings
 
 import numpy as np
@@ -35,6 +33,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 import fastnet
+from _compare import fit_procedure, record
 from fastnet import MLPClassifier
 
 RTOL64 = 1e-9
@@ -83,30 +82,14 @@ def sample_weight(clf_data):
 
 
 # ------------------------------------------------------------------ helpers
-def _record(action):
-    """Run ``action()``; return its result, the warnings it raised and its stdout."""
-    out = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
-        warnings.simplefilter("always")
-        result = action()
-    return result, [(w.category, str(w.message)) for w in caught], out.getvalue()
-
-
-def _fit_procedure(X, y, sample_weight=None):
-    def procedure(est):
-        return est.fit(X, y, sample_weight=sample_weight)
-
-    return procedure
-
-
 def fit_both(params, procedure):
     """Apply ``procedure`` to a fastnet and a scikit-learn classifier built from ``params``.
 
     Asserts that both raise the same warnings (categories and messages, in order)
     and print the same stdout.  Returns ``(fastnet_est, sklearn_est, warnings)``.
     """
-    fn, fn_warnings, fn_out = _record(lambda: procedure(MLPClassifier(**params)))
-    sk, sk_warnings, sk_out = _record(lambda: procedure(SkMLPClassifier(**params)))
+    fn, fn_warnings, fn_out = record(lambda: procedure(MLPClassifier(**params)))
+    sk, sk_warnings, sk_out = record(lambda: procedure(SkMLPClassifier(**params)))
     assert isinstance(fn, MLPClassifier) and isinstance(sk, SkMLPClassifier)
     assert fn_warnings == sk_warnings
     assert fn_out == sk_out
@@ -116,7 +99,7 @@ def fit_both(params, procedure):
 def _outcome(action):
     """('raised', type, message) or ('returned', value, warnings) of ``action()``."""
     try:
-        value, recorded, _ = _record(action)
+        value, recorded, _ = record(action)
     except Exception as exc:  # noqa: BLE001 - the type is what is compared
         return ("raised", type(exc), str(exc))
     return ("returned", value, recorded)
@@ -222,7 +205,7 @@ def test_targets_and_solvers(clf_data, target, solver):
     y = targets[target]
     params = dict(solver=solver, hidden_layer_sizes=(6,), learning_rate_init=0.05, max_iter=12,
                   batch_size=40, random_state=0)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     out_activation, n_outputs, classes = _EXPECTED_OUTPUTS[target]
     assert sk.out_activation_ == out_activation and sk.n_outputs_ == n_outputs
     assert list(sk.classes_) == classes
@@ -246,7 +229,7 @@ def test_binary_predict_proba_is_one_minus_p_and_p(clf_data, target):
     X, targets = clf_data
     y = targets[target]
     params = dict(hidden_layer_sizes=(4,), learning_rate_init=0.05, max_iter=5, random_state=1)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     proba = fn.predict_proba(X)
     assert proba.shape == (X.shape[0], 2)
     # The network's single logistic output is the probability of classes_[1].
@@ -263,7 +246,7 @@ def test_multilabel_outputs(clf_data):
     X, targets = clf_data
     Y = targets["multilabel"]
     params = dict(hidden_layer_sizes=(5,), learning_rate_init=0.05, max_iter=8, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, Y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, Y))
     assert fn.n_outputs_ == sk.n_outputs_ == Y.shape[1]
     assert fn.out_activation_ == "logistic"
     proba = fn.predict_proba(X)
@@ -278,7 +261,7 @@ def test_column_vector_y_warns_like_sklearn(clf_data):
     X, targets = clf_data
     y = targets["multiclass"].reshape(-1, 1)
     params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     assert DataConversionWarning in _categories(recorded)
     assert_same_fit(fn, sk)
     assert fn.predict(X).shape == (X.shape[0],)
@@ -292,7 +275,7 @@ def test_activation_and_solver(clf_data, activation, solver):
     y = targets["multiclass"]
     params = dict(hidden_layer_sizes=(5, 3), activation=activation, solver=solver, max_iter=10,
                   batch_size=30, learning_rate_init=0.03, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     if solver == "lbfgs":
         assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS)
         assert_same_predictions(fn, sk, X, rtol=RTOL_LBFGS)
@@ -309,7 +292,7 @@ def test_sgd_variants(clf_data, schedule, nesterovs_momentum):
     params = dict(solver="sgd", learning_rate=schedule, nesterovs_momentum=nesterovs_momentum,
                   learning_rate_init=0.2, tol=0.05, n_iter_no_change=1,
                   hidden_layer_sizes=(5,), max_iter=15, batch_size=50, random_state=2)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     if schedule != "constant":  # the schedule acted: the rate moved
         assert sk._optimizer.learning_rate < 0.2
     assert_same_fit(fn, sk)
@@ -322,7 +305,7 @@ def test_stops_on_tol_before_max_iter(clf_data):
     X, targets = clf_data
     params = dict(tol=1e-2, n_iter_no_change=2, learning_rate_init=0.05,
                   hidden_layer_sizes=(5,), max_iter=40, random_state=0)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, targets["multiclass"]))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, targets["multiclass"]))
     assert sk.n_iter_ < 40
     assert recorded == []
     assert_same_fit(fn, sk)
@@ -337,7 +320,7 @@ def test_early_stopping(clf_data, target, solver):
     params = dict(solver=solver, early_stopping=True, n_iter_no_change=3,
                   validation_fraction=0.2, learning_rate_init=0.1, hidden_layer_sizes=(6,),
                   max_iter=25, random_state=3)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     assert len(sk.validation_scores_) == sk.n_iter_
     assert_same_fit(fn, sk)
     assert fn.validation_scores_ == pytest.approx(sk.validation_scores_, rel=RTOL64, abs=0)
@@ -378,7 +361,7 @@ def test_early_stopping_split_is_stratified_for_binary(clf_data, kind):
     assert set(stratified) != set(plain)
     assert abs(rare[stratified].sum() - 0.2 * rare.sum()) <= 1
 
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     assert sk.n_outputs_ == 1
     assert sk.n_iter_ < 30  # stopped early
     assert int(np.argmax(sk.validation_scores_)) < sk.n_iter_ - 1  # best weights restored
@@ -409,7 +392,7 @@ def test_sample_weight(clf_data, sample_weight, target, solver, early_stopping):
     params = dict(solver=solver, early_stopping=early_stopping, n_iter_no_change=3,
                   learning_rate_init=0.05, hidden_layer_sizes=(5,), max_iter=12, batch_size=30,
                   random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y, sample_weight))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y, sample_weight))
     if solver == "lbfgs":
         assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS)
         assert_same_predictions(fn, sk, X, rtol=RTOL_LBFGS)
@@ -646,7 +629,7 @@ def test_log_loss_clips_saturated_probabilities(target, dtype):
                   hidden_layer_sizes=(8,), batch_size=20, max_iter=15, tol=0.0,
                   n_iter_no_change=100, random_state=0)
     rtol = RTOL64 if dtype == np.float64 else RTOL32
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     # The situation under test: scikit-learn's outputs saturate, and the clip changes
     # the loss by far more than the tolerance.
     raw = sk._forward_pass_fast(X)
@@ -674,7 +657,7 @@ def test_float32(clf_data, sample_weight, target, solver):
     X32 = X.astype(np.float32)
     params = dict(solver=solver, hidden_layer_sizes=(5,), learning_rate_init=0.02, max_iter=10,
                   batch_size=50, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X32, y, sample_weight))
+    fn, sk, _ = fit_both(params, fit_procedure(X32, y, sample_weight))
     for arr in fn.coefs_ + fn.intercepts_:
         assert arr.dtype == np.float32
     assert_same_fit(fn, sk, rtol=RTOL32)
@@ -739,7 +722,7 @@ def test_score(clf_data, sample_weight, target):
     X, targets = clf_data
     y = targets[target]
     params = dict(hidden_layer_sizes=(5,), learning_rate_init=0.02, max_iter=10, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     sk_score = sk.score(X, y)
     assert 0.0 < sk_score < 1.0  # a score that says something
     assert fn.score(X, y) == sk_score
@@ -755,7 +738,7 @@ def test_sparse_input(clf_data, fmt):
     X_sparse = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0)).asformat(fmt)
     y = targets["string"]
     params = dict(hidden_layer_sizes=(4,), learning_rate_init=0.02, max_iter=6, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X_sparse, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X_sparse, y))
     assert_same_fit(fn, sk)
     assert_same_predictions(fn, sk, X_sparse)
     assert fn.score(X_sparse, y) == sk.score(X_sparse, y)
@@ -785,7 +768,7 @@ def test_clone_preserves_params(clf_data):
     assert type(copy) is MLPClassifier
     assert copy.get_params() == original.get_params() == SkMLPClassifier(**params).get_params()
     assert not hasattr(copy, "coefs_") and not hasattr(copy, "classes_")
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     _quiet_fit(copy, X, y)
     assert_same_fit(copy, sk)
 
@@ -798,6 +781,6 @@ def test_clone_preserves_params(clf_data):
 def test_public_fitted_attributes_match(clf_data, params):
     X, targets = clf_data
     params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **params)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, targets["multiclass"]))
+    fn, sk, _ = fit_both(params, fit_procedure(X, targets["multiclass"]))
     assert _public_fitted(fn) == _public_fitted(sk)
     assert {"coefs_", "intercepts_", "n_iter_", "loss_", "classes_"} <= _public_fitted(sk)

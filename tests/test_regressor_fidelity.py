@@ -16,9 +16,7 @@ asserts that the situation happens in scikit-learn, so the comparison is known t
 exercise it.
 """
 
-import contextlib
 import inspect
-import io
 import warnings
 
 import numpy as np
@@ -31,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import fastnet
+from _compare import fit_procedure, record
 from fastnet import MLPRegressor
 
 RTOL64 = 1e-9
@@ -60,30 +59,14 @@ def y_counts(regression_data):
 
 
 # ------------------------------------------------------------------ helpers
-def _record(action):
-    """Run ``action()``; return its result, the warnings it raised and its stdout."""
-    out = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
-        warnings.simplefilter("always")
-        result = action()
-    return result, [(w.category, str(w.message)) for w in caught], out.getvalue()
-
-
-def _fit_procedure(X, y, sample_weight=None):
-    def procedure(est):
-        return est.fit(X, y, sample_weight=sample_weight)
-
-    return procedure
-
-
 def fit_both(params, procedure):
     """Apply ``procedure`` to a fastnet and a scikit-learn estimator built from ``params``.
 
     Asserts that both raise the same warnings (categories and messages, in order)
     and print the same stdout.  Returns ``(fastnet_est, sklearn_est, warnings)``.
     """
-    fn, fn_warnings, fn_out = _record(lambda: procedure(MLPRegressor(**params)))
-    sk, sk_warnings, sk_out = _record(lambda: procedure(SkMLPRegressor(**params)))
+    fn, fn_warnings, fn_out = record(lambda: procedure(MLPRegressor(**params)))
+    sk, sk_warnings, sk_out = record(lambda: procedure(SkMLPRegressor(**params)))
     assert isinstance(fn, MLPRegressor) and isinstance(sk, SkMLPRegressor)
     assert fn_warnings == sk_warnings
     assert fn_out == sk_out
@@ -147,7 +130,7 @@ def _public_fitted(est):
 def _outcome(action):
     """('raised', type, message) or ('returned', value, warnings) of ``action()``."""
     try:
-        value, recorded, _ = _record(action)
+        value, recorded, _ = record(action)
     except Exception as exc:  # noqa: BLE001 - the type is what is compared
         return ("raised", type(exc), str(exc))
     return ("returned", value, recorded)
@@ -169,7 +152,7 @@ def test_activation_and_optimizer(regression_data, activation, optimizer):
     params = dict(hidden_layer_sizes=(5, 3), activation=activation, max_iter=12,
                   batch_size=40, learning_rate_init=0.02, random_state=0,
                   **_OPTIMIZERS[optimizer])
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     assert recorded == [_max_iter_warning(12)]
     assert_same_fit(fn, sk)
 
@@ -178,7 +161,7 @@ def test_adam_hyperparameters(regression_data):
     X, _, Y = regression_data
     params = dict(hidden_layer_sizes=(6,), beta_1=0.5, beta_2=0.9, epsilon=1e-3,
                   learning_rate_init=0.05, max_iter=10, batch_size=32, random_state=4)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, Y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, Y))
     assert_same_fit(fn, sk)
     assert fn._optimizer.t == sk._optimizer.t == 10 * 5
 
@@ -189,7 +172,7 @@ def test_sgd_learning_rate_schedule(regression_data, schedule):
     X, y, _ = regression_data
     params = dict(solver="sgd", learning_rate=schedule, learning_rate_init=0.1, power_t=0.4,
                   hidden_layer_sizes=(5,), max_iter=15, batch_size=50, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     if schedule == "invscaling":
         expected = 0.1 / (sk.t_ + 1) ** 0.4
         assert sk._optimizer.learning_rate == pytest.approx(expected, rel=1e-12)
@@ -208,7 +191,7 @@ def test_sgd_adaptive_learning_rate_divides(regression_data, early_stopping, n_i
     params = dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.1, tol=10.0,
                   n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
                   hidden_layer_sizes=(5,), max_iter=max_iter, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     assert sk._optimizer.learning_rate < 0.1 / 5 + 1e-15  # at least one division happened
     assert_same_fit(fn, sk)
     assert fn._optimizer.learning_rate == sk._optimizer.learning_rate
@@ -222,7 +205,7 @@ def test_batch_size_and_shuffle(regression_data, shuffle, batch_size):
     max_iter = 2 if batch_size == 1 else 8
     params = dict(batch_size=batch_size, shuffle=shuffle, hidden_layer_sizes=(4,),
                   learning_rate_init=0.01, solver="sgd", max_iter=max_iter, random_state=5)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     assert_same_fit(fn, sk)
 
 
@@ -230,7 +213,7 @@ def test_batch_size_larger_than_n_warns_and_clips(regression_data):
     X, y, _ = regression_data
     params = dict(batch_size=500, hidden_layer_sizes=(4,), learning_rate_init=0.01,
                   max_iter=6, random_state=2)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     assert _categories(recorded) == [UserWarning, ConvergenceWarning]
     assert "batch_size" in recorded[0][1]
     assert_same_fit(fn, sk)
@@ -249,7 +232,7 @@ def test_stops_on_tol_before_max_iter(regression_data, solver):
     X, y, _ = regression_data
     params = dict(solver=solver, tol=1e-2, n_iter_no_change=2, learning_rate_init=0.05,
                   hidden_layer_sizes=(5,), max_iter=30, random_state=0)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     assert sk.n_iter_ < 30
     assert recorded == []  # no ConvergenceWarning when stopping on tol
     assert_same_fit(fn, sk)
@@ -261,7 +244,7 @@ def test_early_stopping_restores_best_weights(regression_data, solver):
     params = dict(solver=solver, early_stopping=True, n_iter_no_change=3,
                   learning_rate_init=0.05, hidden_layer_sizes=(5,), max_iter=30,
                   validation_fraction=0.2, random_state=2)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     # The situation under test: stopped early, and the best epoch is not the last one,
     # so the returned weights are an earlier epoch's.
     assert sk.n_iter_ < 30 and recorded == []
@@ -289,7 +272,7 @@ def test_sample_weight(regression_data, sample_weight, solver, early_stopping):
     params = dict(solver=solver, early_stopping=early_stopping, n_iter_no_change=3,
                   learning_rate_init=0.05, hidden_layer_sizes=(5,), max_iter=15, batch_size=30,
                   random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y, sample_weight))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y, sample_weight))
     assert_same_fit(fn, sk)
     # The weights matter (otherwise this test would not test them).
     unweighted = SkMLPRegressor(**params)
@@ -307,7 +290,7 @@ def test_multi_output(regression_data, solver, early_stopping):
     params = dict(solver=solver, early_stopping=early_stopping, n_iter_no_change=3,
                   learning_rate_init=0.05, hidden_layer_sizes=(6,), max_iter=15, batch_size=64,
                   random_state=3)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, Y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, Y))
     assert fn.n_outputs_ == 3
     assert_same_fit(fn, sk)
     assert fn.predict(X).shape == sk.predict(X).shape == (X.shape[0], 3)
@@ -320,7 +303,7 @@ def test_hidden_layer_sizes(regression_data, hidden_layer_sizes, solver):
     X, y, _ = regression_data
     params = dict(hidden_layer_sizes=hidden_layer_sizes, solver=solver, learning_rate_init=0.03,
                   max_iter=10, random_state=7)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     assert_same_fit(fn, sk)
 
 
@@ -330,7 +313,7 @@ def test_alpha(regression_data, alpha, solver):
     X, y, _ = regression_data
     params = dict(alpha=alpha, solver=solver, hidden_layer_sizes=(5,), learning_rate_init=0.05,
                   max_iter=10, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     if solver == "lbfgs":
         assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS_COEF)
     else:
@@ -344,7 +327,7 @@ def test_poisson_loss(regression_data, y_counts, solver):
     assert (y_counts == 0).any() and (y_counts > 0).any()
     params = dict(loss="poisson", solver=solver, hidden_layer_sizes=(5,),
                   learning_rate_init=0.01, max_iter=20, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y_counts))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y_counts))
     assert fn.out_activation_ == "exp"
     coef_rtol = RTOL_LBFGS_COEF if solver == "lbfgs" else RTOL64
     assert_same_fit(fn, sk, coef_rtol=coef_rtol)
@@ -365,7 +348,7 @@ def test_poisson_loss(regression_data, y_counts, solver):
 def test_lbfgs(regression_data, params):
     X, y, _ = regression_data
     params = dict(solver="lbfgs", random_state=0, **params)
-    fn, sk, recorded = fit_both(params, _fit_procedure(X, y))
+    fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     if "max_fun" in params:
         assert _categories(recorded) == [ConvergenceWarning]
         assert "F,G EVALUATIONS" in recorded[0][1]
@@ -549,7 +532,7 @@ def test_float32(regression_data, sample_weight, solver, weighted):
     sw = sample_weight if weighted else None
     params = dict(solver=solver, hidden_layer_sizes=(5,), learning_rate_init=0.02, max_iter=10,
                   batch_size=50, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X32, y, sw))
+    fn, sk, _ = fit_both(params, fit_procedure(X32, y, sw))
     for arr in fn.coefs_ + fn.intercepts_:
         assert arr.dtype == np.float32
     assert_same_fit(fn, sk, rtol=RTOL32)
@@ -582,7 +565,7 @@ def test_float32_model_predicts_float64_input_in_float32(regression_data):
     """
     X, y, _ = regression_data
     params = dict(hidden_layer_sizes=(5,), learning_rate_init=0.02, max_iter=5, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X.astype(np.float32), y))
+    fn, sk, _ = fit_both(params, fit_procedure(X.astype(np.float32), y))
     sk_pred = sk.predict(X)
     fn_pred = fn.predict(X)
     assert fn_pred.dtype == np.float32
@@ -630,7 +613,7 @@ def test_predict_and_score(regression_data, sample_weight, target):
     X, y, Y = regression_data
     t = y if target == "y" else Y
     params = dict(hidden_layer_sizes=(5,), learning_rate_init=0.02, max_iter=10, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, t))
+    fn, sk, _ = fit_both(params, fit_procedure(X, t))
     X_new = np.random.RandomState(9).randn(20, X.shape[1])
     fn_pred, sk_pred = fn.predict(X_new), sk.predict(X_new)
     assert fn_pred.shape == sk_pred.shape and fn_pred.dtype == sk_pred.dtype
@@ -644,7 +627,7 @@ def test_sparse_input(regression_data):
     X, y, _ = regression_data
     X_sparse = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
     params = dict(hidden_layer_sizes=(5,), learning_rate_init=0.02, max_iter=6, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(X_sparse, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X_sparse, y))
     assert_same_fit(fn, sk)
     assert_allclose(fn.predict(X_sparse), sk.predict(X_sparse), rtol=RTOL64, atol=0)
 
@@ -654,7 +637,7 @@ def test_dataframe_feature_names(regression_data):
     columns = ["visitors", "temperature", "c", "d", "e", "f"]
     df = pd.DataFrame(X, columns=columns)
     params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
-    fn, sk, _ = fit_both(params, _fit_procedure(df, y))
+    fn, sk, _ = fit_both(params, fit_procedure(df, y))
     assert_same_fit(fn, sk)
     assert list(fn.feature_names_in_) == list(sk.feature_names_in_) == columns
     assert fn.feature_names_in_.dtype == sk.feature_names_in_.dtype
@@ -705,7 +688,7 @@ def test_clone_preserves_params(regression_data):
     assert type(copy) is MLPRegressor
     assert copy.get_params() == original.get_params() == SkMLPRegressor(**params).get_params()
     assert not hasattr(copy, "coefs_")
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         copy.fit(X, y)
@@ -720,6 +703,6 @@ def test_clone_preserves_params(regression_data):
 def test_public_fitted_attributes_match(regression_data, params):
     X, y, _ = regression_data
     params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **params)
-    fn, sk, _ = fit_both(params, _fit_procedure(X, y))
+    fn, sk, _ = fit_both(params, fit_procedure(X, y))
     assert _public_fitted(fn) == _public_fitted(sk)
     assert {"coefs_", "intercepts_", "n_iter_", "loss_"} <= _public_fitted(sk)
