@@ -25,6 +25,10 @@ class Layout:
         Number of weights.
     n_params : int
         Weights plus intercepts.
+    n_layers : int
+        Number of weight layers (hidden layers + 1).
+    activation_size : int
+        Activation workspace elements needed per sample row, ``sum(units[1:])``.
     """
 
     def __init__(self, layer_units):
@@ -37,16 +41,9 @@ class Layout:
             self.n_coef + np.concatenate([[0], np.cumsum(fan_out)[:-1]])
         ).astype(np.int64)
         self.n_params = self.n_coef + int(fan_out.sum())
-
-    @property
-    def n_layers(self):
-        """Number of weight layers (hidden layers + 1)."""
-        return len(self.units) - 1
-
-    @property
-    def activation_size(self):
-        """Activation workspace elements needed per sample row."""
-        return int(self.units[1:].sum())
+        # Plain attributes, not properties: the lean predict path reads them per call.
+        self.n_layers = len(self.units) - 1  # weight layers (hidden layers + 1)
+        self.activation_size = int(fan_out.sum())  # workspace elements per sample row
 
     def shapes(self):
         """Yield ``(coef_shape, intercept_shape)`` for each layer."""

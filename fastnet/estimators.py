@@ -25,6 +25,8 @@ from .training import fit_lbfgs, fit_stochastic
 __all__ = ["MLPRegressor", "MLPClassifier"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+# Input dtypes the lean predict path takes as they are (see BaseMLP._lean_forward).
+_LEAN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def _dense(X):
@@ -58,8 +60,10 @@ class BaseMLP(BaseEstimator):
 
     def _bind_network(self, net):
         self._network = net
-        self.coefs_ = net.params.coefs
-        self.intercepts_ = net.params.intercepts
+        # New lists of the same views: an array a user puts into coefs_[i] then
+        # shows up as "not a view" instead of silently changing the network's list.
+        self.coefs_ = list(net.params.coefs)
+        self.intercepts_ = list(net.params.intercepts)
 
     def __getstate__(self):
         # coefs_/intercepts_ carry the weights; the network is rebuilt from them.
@@ -212,9 +216,52 @@ class BaseMLP(BaseEstimator):
         return True
 
     # ------------------------------------------------------------ predict
+    def _is_fitted(self):
+        """check_is_fitted, without its scan of every attribute when the network is bound."""
+        if "_network" not in self.__dict__:
+            check_is_fitted(self)
+
+    def _lean_forward(self, X):
+        """Output activations by the lean predict path, or None to take the full one.
+
+        scikit-learn's ``validate_data`` costs tens of microseconds a call, far
+        more than predicting a few rows.  For a plain 2-D float ndarray with the
+        fitted number of columns, on a model fitted without feature names,
+        validation would only check finiteness, and the compiled forward does
+        that in the same call.  Anything else (lists, pandas, sparse, other
+        dtypes, wrong shapes, NaN or infinity) returns None and takes the full
+        path, which raises scikit-learn's errors and warnings.
+
+        Parameters
+        ----------
+        X : object
+            Whatever the user passed to predict.
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, n_outputs) or None
+        """
+        net = self.__dict__.get("_network")
+        if (
+            net is None
+            or type(X) is not np.ndarray
+            or X.ndim != 2
+            or X.dtype not in _LEAN_DTYPES
+            or X.shape[0] == 0
+            or X.shape[1] != net.layout.units[0]
+            or "feature_names_in_" in self.__dict__
+            or not _are_views(self.coefs_, net.params.coefs)
+            or not _are_views(self.intercepts_, net.params.intercepts)
+        ):
+            return None
+        return net._forward_if_finite(X)
+
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X, shape (n_samples, n_outputs)."""
         if check_input:
+            out = self._lean_forward(X)
+            if out is not None:
+                return out
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         net = self._network_for_attributes()
         X = np.require(_dense(X), dtype=net.dtype, requirements=["C", "W", "A"])
@@ -233,8 +280,41 @@ class BaseMLP(BaseEstimator):
         return tags
 
 
+def _decode_labels(binarizer, y_pred):
+    """``binarizer.inverse_transform(y_pred)``, without its checks for one label per row.
+
+    The same arithmetic as scikit-learn's ``_inverse_binarize_multiclass``
+    (argmax, then ``take``) and ``_inverse_binarize_thresholding`` (binary:
+    threshold halfway between the labels); multilabel goes to the binarizer.
+
+    Parameters
+    ----------
+    binarizer : LabelBinarizer
+        Fitted, dense.
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Output activations.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,) (multilabel: (n_samples, n_classes))
+    """
+    classes = binarizer.classes_
+    if binarizer.y_type_ == "multiclass":
+        return classes.take(y_pred.argmax(axis=1), mode="clip")
+    if binarizer.y_type_ == "binary" and y_pred.ndim == 1 and len(classes) == 2:
+        threshold = (binarizer.pos_label + binarizer.neg_label) / 2.0
+        return classes[np.array(y_pred > threshold, dtype=int)]
+    return binarizer.inverse_transform(y_pred)
+
+
 def _are_views(arrays, views):
-    return len(arrays) == len(views) and all(a is v for a, v in zip(arrays, views))
+    """Whether ``arrays`` are exactly the network's views (not replaced by the user)."""
+    if len(arrays) != len(views):
+        return False
+    for a, v in zip(arrays, views):
+        if a is not v:
+            return False
+    return True
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -408,7 +488,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._is_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -619,14 +699,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._is_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return self._label_binarizer.inverse_transform(y_pred)
+        return _decode_labels(self._label_binarizer, y_pred)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(X, y, sample_weight=sample_weight,
@@ -698,7 +778,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             The probability of each class, ordered as in ``classes_``;
             ``[1 - p, p]`` for binary targets.
         """
-        check_is_fitted(self)
+        self._is_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()

@@ -291,6 +291,34 @@ class Network:
                                       layout.intercept_offsets, X, acts, hidden, out)
         return result if layout.n_layers == 1 else result.copy()
 
+    def _forward_if_finite(self, X):
+        """:meth:`forward` of a 2-D float ndarray with ``n_features`` columns, or None.
+
+        The estimators' lean predict path: no validation beyond what the
+        caller checked, the finiteness check inside the compiled call.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features), float32 or float64
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, n_outputs) or None
+            None when ``X`` holds NaN or infinity (nothing was computed).
+        """
+        if X.dtype != self.dtype or not (X.flags.c_contiguous and X.flags.writeable):
+            # One dtype and one layout: every variant would compile the kernels again.
+            X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
+        layout = self.layout
+        acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
+        hidden, out, _ = self._codes
+        result = _dense.dense_forward_if_finite(self.params.flat, layout.units,
+                                                layout.coef_offsets, layout.intercept_offsets,
+                                                X, acts, hidden, out)
+        if result.shape[0] != X.shape[0]:
+            return None
+        return result if layout.n_layers == 1 else result.copy()
+
     def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0):
         """Loss and gradient on the whole of ``X`` as one batch.
 

@@ -79,6 +79,32 @@ def dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_c
 
 
 @jit
+def dense_forward_if_finite(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code):
+    """:func:`dense_forward`, unless ``X`` holds NaN or infinity.
+
+    The lean predict path checks finiteness here, in the same compiled call,
+    instead of a separate ``np.isfinite(X).all()`` pass in Python.
+
+    Parameters
+    ----------
+    As :func:`dense_forward`.
+
+    Returns
+    -------
+    out : ndarray of shape (n, units[-1]), or of shape (0, units[-1])
+        The output layer's activations; the empty array when some value of
+        ``X`` is not finite (nothing is computed then).
+    """
+    n, n_features = X.shape
+    for r in range(n):
+        for c in range(n_features):
+            v = X[r, c]
+            if not np.isfinite(v):
+                return acts[:0].reshape((0, units[units.shape[0] - 1]))
+    return dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code)
+
+
+@jit
 def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hidden_code,
                    alpha, sw_sum):
     """Backward pass: the gradient of the loss w.r.t. every parameter.

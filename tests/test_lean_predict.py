@@ -1,0 +1,161 @@
+"""The lean predict path: same answers and same errors as the validated path.
+
+``predict`` skips scikit-learn's ``validate_data`` for plain float ndarrays
+(see ``BaseMLP._lean_forward``).  The oracle here is scikit-learn itself: a
+scikit-learn model with the same weights must give the same predictions, and
+the same inputs must fail with the same error messages.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from sklearn.preprocessing import LabelBinarizer
+
+from fastnet import MLPClassifier, MLPRegressor
+from fastnet.estimators import _decode_labels
+
+
+def _fit_pair(fast_cls, sk_cls, X, y, **params):
+    params = dict(hidden_layer_sizes=(7, 5), max_iter=30, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fast_cls(**params).fit(X, y), sk_cls(**params).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def regressors(regression_data):
+    X, y, _ = regression_data
+    return _fit_pair(MLPRegressor, SkMLPRegressor, X, y)
+
+
+@pytest.fixture(scope="module")
+def multiclass(regression_data):
+    X, y, _ = regression_data
+    labels = np.array(["low", "mid", "high"])[np.digitize(y, [-0.3, 0.3])]
+    return _fit_pair(MLPClassifier, SkMLPClassifier, X, labels)
+
+
+@pytest.fixture(scope="module")
+def binary(regression_data):
+    X, y, _ = regression_data
+    return _fit_pair(MLPClassifier, SkMLPClassifier, X, np.where(y > 0, 7, -3))
+
+
+def _inputs(X):
+    """Inputs the lean path takes as they are or after a cheap conversion."""
+    rows = X[:5]
+    return {
+        "one row": X[:1].copy(),
+        "float32": rows.astype(np.float32),
+        "fortran order": np.asfortranarray(rows),
+        "strided view": X[::3],
+        "read-only": np.array(rows, copy=True),
+    }
+
+
+@pytest.mark.parametrize("case", ["one row", "float32", "fortran order", "strided view",
+                                  "read-only"])
+def test_regressor_matches_sklearn(regressors, regression_data, case):
+    fast, sk = regressors
+    X = regression_data[0]
+    x = _inputs(X)[case]
+    if case == "read-only":
+        x.setflags(write=False)
+    assert fast._lean_forward(x) is not None, "the lean path should take this input"
+    np.testing.assert_allclose(fast.predict(x), sk.predict(x), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("fixture", ["multiclass", "binary"])
+def test_classifier_matches_sklearn(request, regression_data, fixture):
+    fast, sk = request.getfixturevalue(fixture)
+    X = regression_data[0]
+    for x in (X[:1], X[:40]):
+        assert fast._lean_forward(x) is not None
+        np.testing.assert_array_equal(fast.predict(x), sk.predict(x))
+        np.testing.assert_allclose(fast.predict_proba(x), sk.predict_proba(x), rtol=1e-6,
+                                   atol=1e-9)
+
+
+@pytest.mark.parametrize("y", [np.array([0, 1, 1, 0, 1]), np.array(["b", "a", "c", "a", "b"]),
+                               np.array([10, -1, 10, 2, 2])])
+def test_decode_labels_is_inverse_transform(y):
+    rng = np.random.RandomState(0)
+    lb = LabelBinarizer().fit(y)
+    n_cols = 1 if len(lb.classes_) == 2 else len(lb.classes_)
+    scores = rng.rand(50, n_cols)
+    if n_cols == 1:
+        scores = scores.ravel()
+        scores[:3] = 0.5  # exactly on the threshold
+    np.testing.assert_array_equal(_decode_labels(lb, scores), lb.inverse_transform(scores))
+
+
+BAD_ROWS = {
+    "nan": np.array([[np.nan, 0, 0, 0, 0, 0]]),
+    "inf": np.array([[0, 0, 0, np.inf, 0, 0]]),
+    "-inf in float32": np.array([[0, 0, 0, 0, 0, -np.inf]], dtype=np.float32),
+    "too few columns": np.zeros((1, 5)),
+    "too many columns": np.zeros((2, 7)),
+    "no rows": np.zeros((0, 6)),
+    "1-D": np.zeros(6),
+    "3-D": np.zeros((1, 6, 1)),
+    "complex": np.zeros((1, 6), dtype=complex),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+@pytest.mark.parametrize("kind", ["regressors", "multiclass"])
+def test_bad_rows_fail_like_sklearn(request, kind, case):
+    fast, sk = request.getfixturevalue(kind)
+    x = BAD_ROWS[case]
+    with pytest.raises(ValueError) as sk_error:
+        sk.predict(x)
+    with pytest.raises(ValueError) as fast_error:
+        fast.predict(x)
+    assert str(fast_error.value) == str(sk_error.value)
+    # The model is untouched: it still predicts a good row as scikit-learn does.
+    good = np.ones((1, 6))
+    np.testing.assert_allclose(fast.predict_proba(good) if kind == "multiclass"
+                               else fast.predict(good),
+                               sk.predict_proba(good) if kind == "multiclass"
+                               else sk.predict(good), rtol=1e-6, atol=1e-9)
+
+
+def test_nan_in_last_row_of_many_is_found(regressors):
+    fast, _ = regressors
+    x = np.ones((300, 6))
+    x[-1, -1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fast.predict(x)
+
+
+def test_replaced_weights_are_used(regression_data):
+    X, y, _ = regression_data
+    fast, sk = _fit_pair(MLPRegressor, SkMLPRegressor, X, y)
+    new_coef = fast.coefs_[0] * 2.0
+    fast.coefs_[0] = new_coef  # in place in the list: the network must be rebuilt
+    sk.coefs_[0] = sk.coefs_[0] * 2.0
+    np.testing.assert_allclose(fast.predict(X[:1]), sk.predict(X[:1]), rtol=1e-6, atol=1e-9)
+
+
+def test_feature_names_still_checked(regression_data):
+    pd = pytest.importorskip("pandas")
+    X, y, _ = regression_data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    fast, sk = _fit_pair(MLPRegressor, SkMLPRegressor, frame, y)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        sk.predict(X[:1])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        fast_pred = fast.predict(X[:1])
+    np.testing.assert_allclose(fast_pred, sk.predict(frame.iloc[:1]), rtol=1e-6, atol=1e-9)
+
+
+def test_unfitted_model_raises_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MLPRegressor().predict(np.zeros((1, 3)))
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict_proba(np.zeros((1, 3)))
