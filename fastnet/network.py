@@ -35,6 +35,10 @@ CANONICAL_LOSS = {
 }
 
 
+# Placeholder MT19937 state for runs without shuffling (one type, no recompiles).
+_NO_SHUFFLE = (np.zeros(624, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+
+
 class _Workspace:
     """Per-batch buffers for the kernels, allocated once and reused."""
 
@@ -408,15 +412,44 @@ class Network:
 
     def _run_epoch(self, X, Y, sw, has_sw, order, batch_size, optimizer, alpha):
         """:meth:`train_epoch` on normalized arrays; returns the summed loss."""
+        return self._run_epochs(1, X, Y, sw, has_sw, order, batch_size, optimizer, alpha)[0]
+
+    def _run_epochs(self, n_epochs, X, Y, sw, has_sw, order, batch_size, optimizer, alpha,
+                    mt_state=None):
+        """Several epochs in one compiled call, on normalized arrays.
+
+        Parameters
+        ----------
+        n_epochs : int
+        X, Y, sw, has_sw : ndarray, bool
+            C-contiguous, writable, in the network's dtype.
+        order : ndarray of int64, shape (n_samples,)
+            The sample order; with ``mt_state`` it is reshuffled in place
+            before each epoch.
+        batch_size : int
+        optimizer : SGD or Adam
+        alpha : float
+        mt_state : tuple of (ndarray of uint32 (624,), ndarray of int64 (1,)), optional
+            A ``RandomState``'s MT19937 key and position, advanced in place by
+            the shuffles; None keeps ``order`` as it is.
+
+        Returns
+        -------
+        summed : ndarray of float64, shape (n_epochs,)
+            Each epoch's sum of batch loss times batch length.
+        """
         hidden, out, loss_code = self._codes
         layout = self.layout
         ws = self._workspace_for(batch_size)
         state = optimizer.bind(layout.n_params, self.dtype)
-        accumulated, t = _epoch.run_epoch(
-            X, Y, sw, has_sw, order, batch_size, self.params.flat, ws.grad, layout.units,
-            layout.coef_offsets, layout.intercept_offsets, layout.n_coef, hidden, out,
-            loss_code, self.dtype.type(alpha), optimizer.code, state, optimizer.hyper(),
-            optimizer.t, ws.x, ws.y, ws.sw, ws.acts, ws.deltas, ws.col_sum,
+        key, pos = _NO_SHUFFLE if mt_state is None else mt_state
+        summed = np.empty(n_epochs)
+        t = _epoch.run_epochs(
+            n_epochs, mt_state is not None, key, pos, order, X, Y, sw, has_sw, batch_size,
+            self.params.flat, ws.grad, layout.units, layout.coef_offsets,
+            layout.intercept_offsets, layout.n_coef, hidden, out, loss_code,
+            self.dtype.type(alpha), optimizer.code, state, optimizer.hyper(), optimizer.t, ws.x,
+            ws.y, ws.sw, ws.acts, ws.deltas, ws.col_sum, summed,
         )
         optimizer.after_epoch(t)
-        return accumulated
+        return summed

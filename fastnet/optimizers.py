@@ -39,6 +39,11 @@ class _Optimizer:
             self.state = np.zeros((2, n_params), dtype=dtype)
         return self.state
 
+    # Whether the learning rate stays put from one epoch to the next, except
+    # where trigger_stopping changes it (training may then run several epochs
+    # per compiled call).
+    constant_between_stops = True
+
     def hyper(self):
         """The float64 hyperparameter vector the epoch kernel reads."""
         h = np.zeros(_epoch.N_HYPER)
@@ -105,6 +110,10 @@ class SGD(_Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
+
+    @property
+    def constant_between_stops(self):
+        return self.lr_schedule != "invscaling"
 
     def hyper(self):
         h = super().hyper()

@@ -11,6 +11,7 @@ fitted attributes, as scikit-learn's private methods do; they never loop over
 samples.
 """
 
+import time
 import warnings
 
 import numpy as np
@@ -114,53 +115,138 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int64)
     batch_size = resolve_batch_size(est.batch_size, n_samples)
+    rng = est._random_state if est.shuffle else None
+    run = _EpochRunner(net, X_train, Y_train, sw_kernel, has_sw, sample_idx, batch_size,
+                       optimizer, alpha, rng)
 
     try:
         est.n_iter_ = 0
-        for _ in range(est.max_iter):
-            if est.shuffle:
-                sample_idx = _shuffled(sample_idx, est._random_state)
-            accumulated = net._run_epoch(X_train, Y_train, sw_kernel, has_sw, sample_idx,
-                                         batch_size, optimizer, alpha)
-            est.n_iter_ += 1
-            est.loss_ = accumulated / n_samples
-            est.t_ += n_samples
-            est.loss_curve_.append(est.loss_)
-            if est.verbose:
-                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
-
-            _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val)
-            optimizer.iteration_ends(est.t_)
-
-            if est._no_improvement_count > est.n_iter_no_change:
-                if early_stopping:
-                    msg = (
-                        "Validation score did not improve more than "
-                        "tol=%f for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
-                    )
-                else:
-                    msg = (
-                        "Training loss did not improve more than tol=%f"
-                        " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
-                    )
-                if optimizer.trigger_stopping(msg, est.verbose):
-                    break
-                est._no_improvement_count = 0
-
-            if incremental:
-                break
-
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) "
-                    "reached and the optimization hasn't converged yet." % est.max_iter,
-                    ConvergenceWarning,
-                )
+        stopped = False
+        while not stopped and est.n_iter_ < est.max_iter:
+            n_epochs = _epochs_per_call(est, optimizer, early_stopping, incremental, run)
+            summed = run(n_epochs)
+            for position, accumulated in enumerate(summed):
+                stopped = _end_epoch(est, net, optimizer, accumulated / n_samples,
+                                     n_samples, early_stopping, X_val, y_val, sw_val,
+                                     incremental)
+                if stopped and position != n_epochs - 1:  # _epochs_per_call's promise
+                    raise RuntimeError("fastnet: training ran past a stopping point")
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
 
     if early_stopping:
         net.params.flat[...] = est._best_params
+
+
+# Longest a single compiled call should train: Ctrl-C is seen between calls.
+_SECONDS_PER_CALL = 0.1
+
+
+def _epochs_per_call(est, optimizer, early_stopping, incremental, run):
+    """How many epochs the next compiled call may train without changing the result.
+
+    scikit-learn decides between epochs: validation scores (early stopping)
+    and 'invscaling' learning rates need every epoch's weights, so those run
+    one epoch per call.  Otherwise the only decision is stopping (or, for
+    'adaptive', a smaller learning rate), and it needs the no-improvement
+    counter to exceed ``n_iter_no_change``: that cannot happen in fewer than
+    ``n_iter_no_change + 1 - counter`` epochs, so a call of that many epochs
+    never trains past it.  The first call trains one epoch to time it.
+    """
+    if (incremental or early_stopping or not optimizer.constant_between_stops
+            or run.seconds_per_epoch is None):
+        return 1
+    n = min(est.n_iter_no_change + 1 - est._no_improvement_count, est.max_iter - est.n_iter_)
+    return int(max(1, min(n, _SECONDS_PER_CALL / max(run.seconds_per_epoch, 1e-9))))
+
+
+class _EpochRunner:
+    """Calls ``Network._run_epochs`` and carries the shuffle's random state.
+
+    With ``random_state`` given, the compiled call reshuffles the sample order
+    before each epoch on a copy of the RandomState's MT19937 state, written
+    back afterwards: the RandomState ends exactly where scikit-learn's
+    ``shuffle(sample_idx, random_state=...)`` calls leave it.  A RandomState on
+    another bit generator is shuffled in Python, one epoch per call.
+    """
+
+    def __init__(self, net, X, Y, sw, has_sw, order, batch_size, optimizer, alpha,
+                 random_state):
+        self.net = net
+        self.args = (X, Y, sw, has_sw, order, batch_size, optimizer, alpha)
+        self.order = order
+        self.random_state = random_state
+        self.seconds_per_epoch = None
+        self.compiled_shuffle = random_state is not None and _is_mt19937(random_state)
+
+    def __call__(self, n_epochs):
+        if self.random_state is not None and not self.compiled_shuffle:
+            summed = np.empty(n_epochs)
+            for i in range(n_epochs):
+                self.order[...] = _shuffled(self.order, self.random_state)
+                summed[i] = self.net._run_epochs(1, *self.args)[0]
+            return summed
+        start = time.perf_counter()
+        if self.compiled_shuffle:
+            state = self.random_state.get_state(legacy=False)
+            key = np.array(state["state"]["key"], dtype=np.uint32)
+            pos = np.array([state["state"]["pos"]], dtype=np.int64)
+            try:
+                summed = self.net._run_epochs(n_epochs, *self.args, mt_state=(key, pos))
+            finally:
+                # Even on Ctrl-C: the draws of the epochs that ran are used up.
+                state["state"] = {"key": key, "pos": int(pos[0])}
+                self.random_state.set_state(state)
+        else:
+            summed = self.net._run_epochs(n_epochs, *self.args)
+        self.seconds_per_epoch = (time.perf_counter() - start) / n_epochs
+        return summed
+
+
+def _is_mt19937(random_state):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = random_state.get_state(legacy=False)
+    return isinstance(state, dict) and state.get("bit_generator") == "MT19937"
+
+
+def _end_epoch(est, net, optimizer, loss, n_samples, early_stopping, X_val, y_val, sw_val,
+               incremental):
+    """scikit-learn's bookkeeping after one epoch; True when training stops."""
+    est.n_iter_ += 1
+    est.loss_ = loss
+    est.t_ += n_samples
+    est.loss_curve_.append(est.loss_)
+    if est.verbose:
+        print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+    _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val)
+    optimizer.iteration_ends(est.t_)
+
+    if est._no_improvement_count > est.n_iter_no_change:
+        if early_stopping:
+            msg = (
+                "Validation score did not improve more than "
+                "tol=%f for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+            )
+        else:
+            msg = (
+                "Training loss did not improve more than tol=%f"
+                " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+            )
+        if optimizer.trigger_stopping(msg, est.verbose):
+            return True
+        est._no_improvement_count = 0
+
+    if incremental:
+        return True
+    if est.n_iter_ == est.max_iter:
+        warnings.warn(
+            "Stochastic Optimizer: Maximum iterations (%d) "
+            "reached and the optimization hasn't converged yet." % est.max_iter,
+            ConvergenceWarning,
+        )
+    return False
 
 
 def _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val):

@@ -1,8 +1,10 @@
-"""The fused training epoch: every mini-batch of one epoch in one compiled call.
+"""The fused training epochs: every mini-batch of several epochs in one compiled call.
 
 For each batch of the given sample order: gather the rows into preallocated
 buffers, forward, loss, backward, optimizer step.  Nothing is allocated inside
-the batch loop; Python sees the epoch only through its return value.
+the batch loop.  :func:`run_epochs` reshuffles the order before each epoch
+with NumPy's own MT19937 draws (``mt19937``), so Python sees a run of epochs
+only through the per-epoch losses it returns.
 """
 
 import numpy as np
@@ -10,6 +12,7 @@ import numpy as np
 from ._jit import jit, like
 from .dense import dense_backward, dense_forward, l2_penalty
 from .losses import loss_value, output_delta
+from .mt19937 import shuffle
 from .optimizers import adam_step, sgd_step
 
 SGD = 0
@@ -157,3 +160,44 @@ def run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units, coef_off
         else:
             sgd_step(params, grad, state[0], like(params, lr_init), momentum, nesterov)
     return accumulated, t
+
+
+@jit
+def run_epochs(n_epochs, shuffle_rows, mt_key, mt_pos, order, X, Y, sw, has_sw, batch_size,
+               params, grad, units, coef_off, icpt_off, n_coef, hidden_code, out_code,
+               loss_code, alpha, opt_code, state, hyper, t, x_buf, y_buf, sw_buf, acts, deltas,
+               col_sum, losses):
+    """Train ``n_epochs`` epochs, reshuffling ``order`` in place before each.
+
+    The shuffle is ``RandomState.shuffle(order)`` on the state ``(mt_key,
+    mt_pos)``, draw for draw, which is what scikit-learn's
+    ``order = shuffle(order, random_state=rs)`` amounts to.
+
+    Parameters
+    ----------
+    n_epochs : int
+    shuffle_rows : bool
+        Whether to reshuffle before each epoch.
+    mt_key : ndarray of uint32, shape (624,); mt_pos : ndarray of int64, shape (1,)
+        MT19937 state, advanced in place (ignored unless ``shuffle_rows``).
+    order : ndarray of int64, shape (n_samples,)
+        The sample order, carried from epoch to epoch; shuffled in place.
+    losses : ndarray of float64, shape (>= n_epochs,)
+        Receives each epoch's summed batch loss times batch length.
+    X, Y, sw, has_sw, batch_size, params, ..., col_sum :
+        As :func:`run_epoch`.
+
+    Returns
+    -------
+    t : int
+        Adam's step count after the last epoch.
+    """
+    for epoch in range(n_epochs):
+        if shuffle_rows:
+            shuffle(order, mt_key, mt_pos)
+        accumulated, t = run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units,
+                                   coef_off, icpt_off, n_coef, hidden_code, out_code,
+                                   loss_code, alpha, opt_code, state, hyper, t, x_buf, y_buf,
+                                   sw_buf, acts, deltas, col_sum)
+        losses[epoch] = accumulated
+    return t

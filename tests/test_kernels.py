@@ -542,7 +542,8 @@ def _retype_float32_callers():
 
 # Documented float64 inputs of a float32 call: run_epoch's hyperparameter vector
 # (its learning-rate arithmetic is float64 by design, as scikit-learn's is).
-ALLOWED_FLOAT64_ARGS = {"run_epoch": {"hyper"}}
+# The float64 hyperparameter vector, and run_epochs' per-epoch loss output (float64 sums).
+ALLOWED_FLOAT64_ARGS = {"run_epoch": {"hyper"}, "run_epochs": {"hyper", "losses"}}
 # run_epoch returns the accumulated loss as float64 (documented).
 ALLOWED_FLOAT64_RETURN = {"run_epoch"}
 
@@ -586,6 +587,7 @@ def test_float32_stays_float32(request):
         X = rng.randn(9, 3).astype(dtype)
         Y = _targets(rng, output, 9, 2, dtype)
         assert net.forward(X).dtype == np.float32
+        assert net._forward_if_finite(X).dtype == np.float32
         loss, grad = net.loss_and_grad(X, Y, sample_weight=np.ones(9, dtype), alpha=0.1)
         assert grad.flat.dtype == np.float32 and np.isfinite(loss)
         for opt in (SGD(), Adam()):
@@ -628,5 +630,5 @@ def test_float32_stays_float32(request):
     # The check must have seen the float32 compilation of every public kernel.
     expected = {"bias_activation_forward", "activation_backward", "loss_value", "output_delta",
                 "dense_forward", "dense_backward", "l2_penalty", "batch_loss_and_grad",
-                "run_epoch", "sgd_step", "adam_step"}
+                "run_epoch", "run_epochs", "dense_forward_if_finite", "sgd_step", "adam_step"}
     assert expected <= checked, expected - checked
