@@ -106,7 +106,7 @@ def dense_forward_if_finite(params, units, coef_off, icpt_off, X, acts, hidden_c
 
 @jit
 def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hidden_code,
-                   alpha, sw_sum):
+                   alpha, sw_sum, finish):
     """Backward pass: the gradient of the loss w.r.t. every parameter.
 
     On entry the output layer's block of ``deltas`` holds dLoss/dZ of the
@@ -131,6 +131,11 @@ def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hid
         Activation code of the hidden layers.
     alpha, sw_sum : float of params' dtype
         L2 strength and the batch's total sample weight (n when unweighted).
+    finish : bool
+        True: ``grad`` receives the gradient above.  False: only the raw sums
+        ``A_prev.T @ D`` and ``D.sum(axis=0)``; the training epoch leaves the
+        ``+ alpha * W`` and ``/ sw_sum`` to the optimizer step, which reads
+        the buffer anyway (``optimizers``).
     """
     n = X.shape[0]
     n_layers = units.shape[0] - 1
@@ -145,17 +150,18 @@ def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hid
         dW = _weights(grad, units, coef_off, i)
         np.dot(A_prev.T, D, dW)
         fan_in, fan_out = W.shape
-        for r in range(fan_in):
-            for c in range(fan_out):
-                dW[r, c] = (dW[r, c] + alpha * W[r, c]) / sw_sum
         db = _intercepts(grad, units, icpt_off, i)
         for c in range(fan_out):
             db[c] = zero
         for r in range(n):
             for c in range(fan_out):
                 db[c] += D[r, c]
-        for c in range(fan_out):
-            db[c] /= sw_sum
+        if finish:
+            for r in range(fan_in):
+                for c in range(fan_out):
+                    dW[r, c] = (dW[r, c] + alpha * W[r, c]) / sw_sum
+            for c in range(fan_out):
+                db[c] /= sw_sum
         if i > 0:
             D_prev = _block(deltas, units, n, i - 1)
             np.dot(D, W.T, D_prev)

@@ -29,8 +29,20 @@ N_HYPER = 6
 
 
 @jit
+def _weight_total(params, sw, has_sw, n):
+    """The batch's total sample weight in params' dtype (``n`` when unweighted)."""
+    if has_sw:
+        total = like(params, 0)
+        for r in range(n):
+            total += sw[r]
+        return total
+    return like(params, n)
+
+
+@jit
 def batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, X, Y, sw, has_sw,
-                        acts, deltas, col_sum, hidden_code, out_code, loss_code, alpha):
+                        acts, deltas, col_sum, hidden_code, out_code, loss_code, alpha,
+                        finish=True):
     """Loss and gradient of one batch (scikit-learn's ``_backprop``).
 
     Parameters
@@ -50,6 +62,8 @@ def batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, X, Y, s
         Workspace for the loss.
     hidden_code, out_code, loss_code : int
     alpha : float of params' dtype
+    finish : bool, default=True
+        False leaves the raw gradient sums in ``grad`` (see ``dense_backward``).
 
     Returns
     -------
@@ -58,12 +72,7 @@ def batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, X, Y, s
     """
     n = X.shape[0]
     n_layers = units.shape[0] - 1
-    if has_sw:
-        sw_sum = like(params, 0)
-        for r in range(n):
-            sw_sum += sw[r]
-    else:
-        sw_sum = like(params, n)
+    sw_sum = _weight_total(params, sw, has_sw, n)
     out = dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code)
     loss = loss_value(loss_code, out, Y, sw, has_sw, col_sum)
     loss += l2_penalty(params, n_coef, alpha, sw_sum)
@@ -74,7 +83,7 @@ def batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, X, Y, s
     D = deltas[start * n : start * n + n * k].reshape((n, k))
     output_delta(out, Y, sw, has_sw, D)
     dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hidden_code,
-                   alpha, sw_sum)
+                   alpha, sw_sum, finish)
     return loss
 
 
@@ -149,16 +158,19 @@ def run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units, coef_off
                 swb[r] = sw[src]
         loss = batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, Xb, Yb,
                                    swb, has_sw, acts, deltas, col_sum, hidden_code, out_code,
-                                   loss_code, alpha)
+                                   loss_code, alpha, False)
         accumulated += np.float64(loss) * n
+        # The optimizer finishes the gradient (raw sums + alpha * W, / sw_sum) as it reads it.
+        sw_sum = _weight_total(params, swb, has_sw, n)
         if opt_code == ADAM:
             t += 1
             # float exponent: C pow(), as Python's float ** int does.
             lr = lr_init * np.sqrt(1.0 - beta_2 ** float(t)) / (1.0 - beta_1 ** float(t))
-            adam_step(params, grad, state[0], state[1], like(params, lr), b1, one_minus_b1,
-                      b2, one_minus_b2, epsilon)
+            adam_step(params, grad, state[0], state[1], n_coef, alpha, sw_sum, like(params, lr),
+                      b1, one_minus_b1, b2, one_minus_b2, epsilon)
         else:
-            sgd_step(params, grad, state[0], like(params, lr_init), momentum, nesterov)
+            sgd_step(params, grad, state[0], n_coef, alpha, sw_sum, like(params, lr_init),
+                     momentum, nesterov)
     return accumulated, t
 
 

@@ -277,14 +277,17 @@ def test_dense_backward(request, dtype, config, hidden):
     start = _block_offsets(units, n)[-1]
     deltas[start : start + n * units[-1]] = delta_out.ravel()
     grad = np.full_like(flat, np.nan)
-    kdense.dense_backward(flat, grad, layout.units, layout.coef_offsets,
-                          layout.intercept_offsets, X, acts, deltas, kact.CODES[hidden],
-                          alpha, sw_sum)
-    dW, db = R.backprop(expected_acts, coefs, delta_out, hidden, alpha, sw_sum)
-    assert grad.dtype == np.dtype(dtype)
-    for i, (c, b) in enumerate(zip(*R.unpack(grad, units))):
-        assert_close(c, dW[i], dtype, scale=np.abs(dW[i]).max() + np.abs(db[i]).max())
-        assert_close(b, db[i], dtype, scale=np.abs(dW[i]).max() + np.abs(db[i]).max())
+    for finish in (True, False):
+        kdense.dense_backward(flat, grad, layout.units, layout.coef_offsets,
+                              layout.intercept_offsets, X, acts, deltas, kact.CODES[hidden],
+                              alpha, sw_sum, finish)
+        # finish=False leaves the raw sums: the gradient with alpha=0 and sw_sum=1.
+        dW, db = R.backprop(expected_acts, coefs, delta_out, hidden,
+                            alpha if finish else 0.0, sw_sum if finish else 1.0)
+        assert grad.dtype == np.dtype(dtype)
+        for i, (c, b) in enumerate(zip(*R.unpack(grad, units))):
+            assert_close(c, dW[i], dtype, scale=np.abs(dW[i]).max() + np.abs(db[i]).max())
+            assert_close(b, db[i], dtype, scale=np.abs(dW[i]).max() + np.abs(db[i]).max())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -352,7 +355,8 @@ def test_sgd_step(request, dtype, size, nesterov):
     ref_params, ref_velocity = [params.copy()], [velocity.copy()]
     for _ in range(4):
         grad = rng.randn(size).astype(dtype)
-        kopt.sgd_step(params, grad, velocity, dtype(lr), dtype(momentum), nesterov)
+        kopt.sgd_step(params, grad, velocity, 0, dtype(0), dtype(1), dtype(lr), dtype(momentum),
+                      nesterov)
         R.sgd_step(ref_params, [grad], ref_velocity, lr, momentum, nesterov)
         assert params.dtype == np.dtype(dtype)
         assert_close(params, ref_params[0], dtype)
@@ -366,7 +370,7 @@ def test_sgd_nesterov_differs_from_plain_momentum():
         params = np.zeros(3)
         velocity = np.zeros(3)
         for _ in range(2):
-            kopt.sgd_step(params, np.ones(3), velocity, 0.1, 0.9, nesterov)
+            kopt.sgd_step(params, np.ones(3), velocity, 0, 0.0, 1.0, 0.1, 0.9, nesterov)
         results.append(params.copy())
     # plain: -0.1, then -0.1 - 0.19 = -0.29; nesterov: -0.19, then -0.19 - 0.271 = -0.461
     np.testing.assert_allclose(results[0], -0.29, rtol=1e-12)
@@ -387,13 +391,42 @@ def test_adam_step(request, dtype, size):
         grad = rng.randn(size).astype(dtype)
         # The caller's part, as run_epoch does it: the bias-corrected rate in float64.
         lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
-        kopt.adam_step(params, grad, m, v, dtype(lr), dtype(beta_1), dtype(1.0 - beta_1),
-                       dtype(beta_2), dtype(1.0 - beta_2), dtype(epsilon))
+        kopt.adam_step(params, grad, m, v, 0, dtype(0), dtype(1), dtype(lr), dtype(beta_1),
+                       dtype(1.0 - beta_1), dtype(beta_2), dtype(1.0 - beta_2), dtype(epsilon))
         ref.step(ref_params, [grad])
         assert params.dtype == np.dtype(dtype)
         assert_close(params, ref_params[0], dtype)
         assert_close(m, ref.ms[0], dtype)
         assert_close(v, ref.vs[0], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_steps_finish_the_raw_gradient(request, dtype, optimizer):
+    """The fused ``(raw + alpha * W) / sw_sum`` gives bit for bit the step on the
+    gradient finished beforehand by NumPy, in the same dtype."""
+    rng = _rng(request)
+    size, n_coef = 17, 11
+    alpha, sw_sum = dtype(0.3), dtype(7.5)
+    raw = rng.randn(size).astype(dtype)
+    params = rng.randn(size).astype(dtype)
+    finished = raw / sw_sum
+    finished[:n_coef] = (raw[:n_coef] + alpha * params[:n_coef]) / sw_sum
+    fused_p, plain_p = params.copy(), params.copy()
+    fused_s = [np.full(size, 0.2, dtype=dtype), np.full(size, 0.1, dtype=dtype)]
+    plain_s = [a.copy() for a in fused_s]
+    if optimizer == "sgd":
+        hyper = (dtype(0.05), dtype(0.9), True)
+        kopt.sgd_step(fused_p, raw, fused_s[0], n_coef, alpha, sw_sum, *hyper)
+        kopt.sgd_step(plain_p, finished, plain_s[0], 0, dtype(0), dtype(1), *hyper)
+    else:
+        hyper = tuple(dtype(x) for x in (0.01, 0.9, 0.1, 0.999, 0.001, 1e-8))
+        kopt.adam_step(fused_p, raw, *fused_s, n_coef, alpha, sw_sum, *hyper)
+        kopt.adam_step(plain_p, finished, *plain_s, 0, dtype(0), dtype(1), *hyper)
+    assert not np.array_equal(fused_p, params)
+    np.testing.assert_array_equal(fused_p, plain_p)
+    for a, b in zip(fused_s, plain_s):
+        np.testing.assert_array_equal(a, b)
 
 
 # ---------------------------------------------------------------------- epoch
@@ -600,9 +633,10 @@ def test_float32_stays_float32(request):
     for name in R.HIDDEN_ACTIVATIONS:
         kact.activation_backward(Z, Z.copy(), kact.CODES[name])
     p = rng.randn(5).astype(dtype)
-    kopt.sgd_step(p, p.copy(), np.zeros_like(p), dtype(0.1), dtype(0.9), True)
-    kopt.adam_step(p, p.copy(), np.zeros_like(p), np.zeros_like(p), *(dtype(x) for x in
-                   (0.01, 0.9, 0.1, 0.999, 0.001, 1e-8)))
+    kopt.sgd_step(p, p.copy(), np.zeros_like(p), 2, dtype(0.1), dtype(3), dtype(0.1), dtype(0.9),
+                  True)
+    kopt.adam_step(p, p.copy(), np.zeros_like(p), np.zeros_like(p), 2, *(dtype(x) for x in
+                   (0.1, 3, 0.01, 0.9, 0.1, 0.999, 0.001, 1e-8)))
     assert p.dtype == np.float32
 
     _retype_float32_callers()
