@@ -18,6 +18,7 @@ and ``net.params.intercepts[i]`` are views into it.
 import numpy as np
 from sklearn.utils import check_random_state
 
+from . import _layerwise
 from ._layout import LayeredArray, Layout
 from .kernels import activations as _act
 from .kernels import dense as _dense
@@ -288,6 +289,8 @@ class Network:
 
     def _forward(self, X):
         """:meth:`forward` for an input already of the right dtype and layout."""
+        if _layerwise.worthwhile(self, X.shape[0]):
+            return _layerwise.forward(self, X)
         hidden, out, _ = self._codes
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
         layout = self.layout
@@ -313,6 +316,8 @@ class Network:
         if X.dtype != self.dtype or not (X.flags.c_contiguous and X.flags.writeable):
             # One dtype and one layout: every variant would compile the kernels again.
             X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
+        if _layerwise.worthwhile(self, X.shape[0]):
+            return _layerwise.forward(self, X) if np.isfinite(X).all() else None
         layout = self.layout
         acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
         hidden, out, _ = self._codes

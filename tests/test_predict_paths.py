@@ -1,4 +1,4 @@
-"""The lean predict path: same answers and same errors as the validated path.
+"""The predict paths: same answers and same errors as the validated, fused path.
 
 ``predict`` skips scikit-learn's ``validate_data`` for plain float ndarrays
 (see ``BaseMLP._lean_forward``).  The oracle here is scikit-learn itself: a
@@ -159,3 +159,45 @@ def test_unfitted_model_raises_not_fitted():
         MLPRegressor().predict(np.zeros((1, 3)))
     with pytest.raises(NotFittedError):
         MLPClassifier().predict_proba(np.zeros((1, 3)))
+
+
+# --------------------------------------------------- layer-by-layer NumPy path
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("hidden", ["tanh", "logistic", "relu", "identity"])
+@pytest.mark.parametrize("output", ["identity", "exp", "logistic", "softmax"])
+def test_layerwise_forward_matches_fused_kernel(dtype, hidden, output):
+    from fastnet import Network, _layerwise
+
+    rng = np.random.RandomState(0)
+    net = Network([5, 9, 7, 3], activation=hidden, output_activation=output, dtype=dtype,
+                  random_state=1)
+    X = rng.randn(_layerwise.MIN_ROWS + 11, 5).astype(dtype)
+    acts = np.empty(X.shape[0] * net.layout.activation_size, dtype=dtype)
+    from fastnet.kernels import dense as kdense
+
+    hidden_code, out_code, _ = net._codes
+    expected = kdense.dense_forward(net.params.flat, net.layout.units, net.layout.coef_offsets,
+                                    net.layout.intercept_offsets, X, acts, hidden_code, out_code)
+    got = _layerwise.forward(net, X)
+    assert got.dtype == np.dtype(dtype) and got.shape == expected.shape
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+    # Network.forward takes this path exactly when the hidden activation needs exp/tanh.
+    assert _layerwise.worthwhile(net, X.shape[0]) == (hidden in ("tanh", "logistic"))
+    assert not _layerwise.worthwhile(net, _layerwise.MIN_ROWS - 1)
+    np.testing.assert_allclose(net.forward(X), expected, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic"])
+def test_many_rows_predict_like_sklearn(regression_data, activation):
+    X, y, _ = regression_data
+    fast, sk = _fit_pair(MLPRegressor, SkMLPRegressor, X, y, activation=activation)
+    big = np.vstack([X] * 3)
+    from fastnet import _layerwise
+
+    assert _layerwise.worthwhile(fast._network, big.shape[0])
+    np.testing.assert_allclose(fast.predict(big), sk.predict(big), rtol=1e-6, atol=1e-9)
+    bad = big.copy()
+    bad[-1, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        fast.predict(bad)
