@@ -4,7 +4,8 @@ Every rule here mirrors ``sklearn.neural_network._multilayer_perceptron``
 (1.9): the order of random draws, the per-epoch loss, the no-improvement
 counter, learning-rate schedules, early stopping with best-weight restore,
 warnings and verbose lines.  What differs is where the work happens: one
-compiled call per epoch (``Network._run_epoch``), one per L-BFGS evaluation.
+compiled call per run of epochs (``Network._run_epochs``), one per L-BFGS
+evaluation.
 
 The functions take the estimator and read its hyperparameters / write its
 fitted attributes, as scikit-learn's private methods do; they never loop over

@@ -18,7 +18,7 @@ from .optimizers import adam_step, sgd_step
 SGD = 0
 ADAM = 1
 
-# Positions in the float64 ``hyper`` array handed to :func:`run_epoch`.
+# Positions in the float64 ``hyper`` array handed to :func:`run_epochs`.
 H_LEARNING_RATE = 0
 H_MOMENTUM = 1
 H_NESTEROV = 2
@@ -88,21 +88,33 @@ def batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, X, Y, s
 
 
 @jit
-def run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units, coef_off, icpt_off,
-              n_coef, hidden_code, out_code, loss_code, alpha, opt_code, state, hyper, t,
-              x_buf, y_buf, sw_buf, acts, deltas, col_sum):
-    """Train one epoch: every mini-batch of ``order``, in order.
+def run_epochs(n_epochs, shuffle_rows, mt_key, mt_pos, order, X, Y, sw, has_sw, batch_size,
+               params, grad, units, coef_off, icpt_off, n_coef, hidden_code, out_code,
+               loss_code, alpha, opt_code, state, hyper, t, x_buf, y_buf, sw_buf, acts, deltas,
+               col_sum, losses):
+    """Train ``n_epochs`` epochs: every mini-batch of ``order``, reshuffled before each.
+
+    The shuffle is ``RandomState.shuffle(order)`` on the state ``(mt_key,
+    mt_pos)``, draw for draw, which is what scikit-learn's
+    ``order = shuffle(order, random_state=rs)`` amounts to.  One function,
+    not an epoch kernel called in a loop: Numba re-optimizes a callee's code
+    inside every caller, and that extra level cost ~1 s of the cold compile.
 
     Parameters
     ----------
+    n_epochs : int
+    shuffle_rows : bool
+        Whether to reshuffle before each epoch.
+    mt_key : ndarray of uint32, shape (624,); mt_pos : ndarray of int64, shape (1,)
+        MT19937 state, advanced in place (ignored unless ``shuffle_rows``).
+    order : ndarray of int64, shape (n_samples,)
+        The sample order, carried from epoch to epoch; shuffled in place.
     X : ndarray of shape (n_samples, n_features), C-contiguous
     Y : ndarray of shape (n_samples, n_outputs), C-contiguous
     sw : ndarray of shape (n_samples,) (any length when not ``has_sw``)
     has_sw : bool
-    order : ndarray of int64, shape (n_samples,)
-        The sample order of this epoch (a permutation, or arange).
     batch_size : int
-        Rows per batch; the last batch takes what is left.
+        Rows per batch; the last batch of an epoch takes what is left.
     params, grad : ndarray of shape (n_params,)
     units, coef_off, icpt_off : ndarray of int64
     n_coef : int
@@ -117,16 +129,16 @@ def run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units, coef_off
         Learning rate (the initial one for Adam), momentum, nesterov (0/1),
         beta_1, beta_2, epsilon.
     t : int
-        Adam's step count before this epoch.
+        Adam's step count before the first epoch.
     x_buf, y_buf, sw_buf, acts, deltas, col_sum : ndarray
         Workspaces sized for ``batch_size`` rows.
+    losses : ndarray of float64, shape (>= n_epochs,)
+        Receives each epoch's sum over batches of batch loss times batch length.
 
     Returns
     -------
-    accumulated_loss : float
-        Sum over batches of batch loss times batch length (float64).
     t : int
-        Adam's step count after this epoch.
+        Adam's step count after the last epoch.
     """
     n_samples, n_features = X.shape
     n_outputs = Y.shape[1]
@@ -141,75 +153,39 @@ def run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units, coef_off
     one_minus_b1 = like(params, 1.0 - beta_1)
     one_minus_b2 = like(params, 1.0 - beta_2)
     epsilon = like(params, hyper[H_EPSILON])
-    accumulated = 0.0
-    for start in range(0, n_samples, batch_size):
-        stop = min(start + batch_size, n_samples)
-        n = stop - start
-        Xb = x_buf[: n * n_features].reshape((n, n_features))
-        Yb = y_buf[: n * n_outputs].reshape((n, n_outputs))
-        swb = sw_buf[:n]
-        for r in range(n):
-            src = order[start + r]
-            for c in range(n_features):
-                Xb[r, c] = X[src, c]
-            for c in range(n_outputs):
-                Yb[r, c] = Y[src, c]
-            if has_sw:
-                swb[r] = sw[src]
-        loss = batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, Xb, Yb,
-                                   swb, has_sw, acts, deltas, col_sum, hidden_code, out_code,
-                                   loss_code, alpha, False)
-        accumulated += np.float64(loss) * n
-        # The optimizer finishes the gradient (raw sums + alpha * W, / sw_sum) as it reads it.
-        sw_sum = _weight_total(params, swb, has_sw, n)
-        if opt_code == ADAM:
-            t += 1
-            # float exponent: C pow(), as Python's float ** int does.
-            lr = lr_init * np.sqrt(1.0 - beta_2 ** float(t)) / (1.0 - beta_1 ** float(t))
-            adam_step(params, grad, state[0], state[1], n_coef, alpha, sw_sum, like(params, lr),
-                      b1, one_minus_b1, b2, one_minus_b2, epsilon)
-        else:
-            sgd_step(params, grad, state[0], n_coef, alpha, sw_sum, like(params, lr_init),
-                     momentum, nesterov)
-    return accumulated, t
-
-
-@jit
-def run_epochs(n_epochs, shuffle_rows, mt_key, mt_pos, order, X, Y, sw, has_sw, batch_size,
-               params, grad, units, coef_off, icpt_off, n_coef, hidden_code, out_code,
-               loss_code, alpha, opt_code, state, hyper, t, x_buf, y_buf, sw_buf, acts, deltas,
-               col_sum, losses):
-    """Train ``n_epochs`` epochs, reshuffling ``order`` in place before each.
-
-    The shuffle is ``RandomState.shuffle(order)`` on the state ``(mt_key,
-    mt_pos)``, draw for draw, which is what scikit-learn's
-    ``order = shuffle(order, random_state=rs)`` amounts to.
-
-    Parameters
-    ----------
-    n_epochs : int
-    shuffle_rows : bool
-        Whether to reshuffle before each epoch.
-    mt_key : ndarray of uint32, shape (624,); mt_pos : ndarray of int64, shape (1,)
-        MT19937 state, advanced in place (ignored unless ``shuffle_rows``).
-    order : ndarray of int64, shape (n_samples,)
-        The sample order, carried from epoch to epoch; shuffled in place.
-    losses : ndarray of float64, shape (>= n_epochs,)
-        Receives each epoch's summed batch loss times batch length.
-    X, Y, sw, has_sw, batch_size, params, ..., col_sum :
-        As :func:`run_epoch`.
-
-    Returns
-    -------
-    t : int
-        Adam's step count after the last epoch.
-    """
     for epoch in range(n_epochs):
         if shuffle_rows:
             shuffle(order, mt_key, mt_pos)
-        accumulated, t = run_epoch(X, Y, sw, has_sw, order, batch_size, params, grad, units,
-                                   coef_off, icpt_off, n_coef, hidden_code, out_code,
-                                   loss_code, alpha, opt_code, state, hyper, t, x_buf, y_buf,
-                                   sw_buf, acts, deltas, col_sum)
+        accumulated = 0.0
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            n = stop - start
+            Xb = x_buf[: n * n_features].reshape((n, n_features))
+            Yb = y_buf[: n * n_outputs].reshape((n, n_outputs))
+            swb = sw_buf[:n]
+            for r in range(n):
+                src = order[start + r]
+                for c in range(n_features):
+                    Xb[r, c] = X[src, c]
+                for c in range(n_outputs):
+                    Yb[r, c] = Y[src, c]
+                if has_sw:
+                    swb[r] = sw[src]
+            loss = batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, Xb, Yb,
+                                       swb, has_sw, acts, deltas, col_sum, hidden_code,
+                                       out_code, loss_code, alpha, False)
+            accumulated += np.float64(loss) * n
+            # The optimizer finishes the gradient (raw sums + alpha * W, / sw_sum) as it
+            # reads it.
+            sw_sum = _weight_total(params, swb, has_sw, n)
+            if opt_code == ADAM:
+                t += 1
+                # float exponent: C pow(), as Python's float ** int does.
+                lr = lr_init * np.sqrt(1.0 - beta_2 ** float(t)) / (1.0 - beta_1 ** float(t))
+                adam_step(params, grad, state[0], state[1], n_coef, alpha, sw_sum,
+                          like(params, lr), b1, one_minus_b1, b2, one_minus_b2, epsilon)
+            else:
+                sgd_step(params, grad, state[0], n_coef, alpha, sw_sum, like(params, lr_init),
+                         momentum, nesterov)
         losses[epoch] = accumulated
     return t

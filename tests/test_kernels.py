@@ -432,12 +432,18 @@ def test_steps_finish_the_raw_gradient(request, dtype, optimizer):
 # ---------------------------------------------------------------------- epoch
 def run_epoch_kernel(X, Y, sw, order, batch_size, flat, layout, hidden, output, alpha,
                      opt_code, state, hyper, t):
-    """Call kernels.epoch.run_epoch with workspaces sized for ``batch_size``."""
+    """One epoch of kernels.epoch.run_epochs (no shuffle), workspaces for ``batch_size``.
+
+    Returns ``(summed batch loss times batch length, t)``.
+    """
     dtype = flat.dtype
     n_features, n_outputs = X.shape[1], Y.shape[1]
     has_sw = sw is not None
-    return kepoch.run_epoch(
-        X, Y, sw if has_sw else np.empty(0, dtype=dtype), has_sw, order, batch_size, flat,
+    losses = np.empty(1)
+    no_key, no_pos = np.zeros(624, dtype=np.uint32), np.zeros(1, dtype=np.int64)
+    t = kepoch.run_epochs(
+        1, False, no_key, no_pos, order,
+        X, Y, sw if has_sw else np.empty(0, dtype=dtype), has_sw, batch_size, flat,
         np.empty_like(flat), layout.units, layout.coef_offsets, layout.intercept_offsets,
         layout.n_coef, kact.CODES[hidden], kact.CODES[output],
         klosses.CODES[R.LOSS_OF_OUTPUT[output]], dtype.type(alpha), opt_code, state, hyper, t,
@@ -445,8 +451,9 @@ def run_epoch_kernel(X, Y, sw, order, batch_size, flat, layout, hidden, output, 
         np.empty(batch_size * n_outputs, dtype=dtype), np.empty(batch_size, dtype=dtype),
         np.empty(batch_size * layout.activation_size, dtype=dtype),
         np.empty(batch_size * layout.activation_size, dtype=dtype),
-        np.empty(n_outputs, dtype=dtype),
+        np.empty(n_outputs, dtype=dtype), losses,
     )
+    return losses[0], t
 
 
 EPOCH_NETS = [((5, 6, 4, 2), "tanh", "identity"), ((3, 7, 3), "relu", "softmax"),
@@ -576,9 +583,8 @@ def _retype_float32_callers():
 # Documented float64 inputs of a float32 call: run_epoch's hyperparameter vector
 # (its learning-rate arithmetic is float64 by design, as scikit-learn's is).
 # The float64 hyperparameter vector, and run_epochs' per-epoch loss output (float64 sums).
-ALLOWED_FLOAT64_ARGS = {"run_epoch": {"hyper"}, "run_epochs": {"hyper", "losses"}}
-# run_epoch returns the accumulated loss as float64 (documented).
-ALLOWED_FLOAT64_RETURN = {"run_epoch"}
+ALLOWED_FLOAT64_ARGS = {"run_epochs": {"hyper", "losses"}}
+ALLOWED_FLOAT64_RETURN = set()
 
 
 def test_float32_stays_float32(request):
@@ -664,5 +670,5 @@ def test_float32_stays_float32(request):
     # The check must have seen the float32 compilation of every public kernel.
     expected = {"bias_activation_forward", "activation_backward", "loss_value", "output_delta",
                 "dense_forward", "dense_backward", "l2_penalty", "batch_loss_and_grad",
-                "run_epoch", "run_epochs", "dense_forward_if_finite", "sgd_step", "adam_step"}
+                "run_epochs", "dense_forward_if_finite", "sgd_step", "adam_step"}
     assert expected <= checked, expected - checked
