@@ -8,9 +8,9 @@ Modes (run from the repository root)::
 
 Options narrow or change a run (``--workloads``, ``--dtypes``, ``--libraries``,
 ``--repeats``, ``--threads``, ``--epochs``, ``--no-startup``, ``--no-memory``,
-``--no-plot``); ``--out DIR`` names the output folder (default
-``bench-results/``), which receives ``results.md``, ``results.json`` and
-``speedup.png``.  The markdown is also printed; progress goes to stderr.
+``--no-scaling``, ``--no-plot``); ``--out DIR`` names the output folder
+(default ``bench-results/``), which receives ``results.md``, ``results.json``,
+``speedup.png`` and ``scaling.png``.  The markdown is also printed; progress goes to stderr.
 """
 
 import argparse
@@ -64,6 +64,8 @@ def parse_args(argv=None):
     p.add_argument("--no-startup", action="store_true",
                    help="skip the fresh-process import / first-fit measurements")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    p.add_argument("--no-scaling", action="store_true",
+                   help="skip the time-vs-samples and time-vs-width sweeps")
     p.add_argument("--no-plot", action="store_true", help="do not write speedup.png")
     p.add_argument("--quiet", action="store_true", help="no progress lines, no printed report")
     args = p.parse_args(argv)
@@ -88,7 +90,7 @@ def run(args, argv=None):
     paths : dict
         Where the markdown, JSON and PNG were written.
     """
-    from . import compare, env, report, runners, startup
+    from . import compare, env, report, runners, scaling, startup
     from . import threads as _threads
     from . import workloads as _wl
 
@@ -135,6 +137,15 @@ def run(args, argv=None):
                     measurements += compare.run_workload(
                         w, dtype, libraries, repeats=repeats, predict=not args.no_predict,
                         log=log)
+
+        if args.no_scaling:
+            scaling_res = {"skipped": "--no-scaling"}
+        else:
+            log("  scaling: fit time vs samples and vs hidden width (fastnet, sklearn)")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                scaling_res = scaling.run_scaling(args.mode, libraries, repeats, log=log,
+                                                  epochs=args.epochs)
 
     if args.no_startup:
         startup_res = {"skipped": "--no-startup"}
@@ -183,10 +194,11 @@ def run(args, argv=None):
                                          {w.name: w for w in selected}),
         "startup": startup_res,
         "memory": memory,
+        "scaling": scaling_res,
         "notes": notes,
     }
     if args.no_plot:
-        notes.append("--no-plot: no PNG written.")
+        notes.append("--no-plot: no PNGs written.")
     results["meta"]["duration_s"] = time.perf_counter() - started
     paths = report.write_all(results, args.out, plot=not args.no_plot)
     return results, paths

@@ -10,11 +10,12 @@ import json
 import math
 import os
 
-__all__ = ["fmt_time", "to_markdown", "write_json", "write_png", "write_all", "JSON_KEYS"]
+__all__ = ["fmt_time", "to_markdown", "write_json", "write_png", "write_scaling_png",
+           "write_all", "JSON_KEYS"]
 
 # Top-level keys of results.json (the harness test checks them).
 JSON_KEYS = ("meta", "environment", "libraries", "peak", "workloads", "measurements",
-             "comparisons", "startup", "memory", "notes")
+             "comparisons", "startup", "memory", "scaling", "notes")
 
 _OTHERS = ("sklearn", "torch")
 
@@ -249,11 +250,40 @@ def to_markdown(results):
     lines += _quality_lines(fit_rows, libraries, results.get("workloads", {})) + [""]
     lines += _startup_lines(results.get("startup")) + [""]
     lines += _memory_lines(results.get("memory")) + [""]
+    lines += _scaling_lines(results.get("scaling")) + [""]
     env = dict(results["environment"], load_average_at_end=meta.get("load_average_at_end"))
     lines += _environment_lines(env, results.get("peak")) + [""]
     if results.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)
+
+
+def _scaling_lines(scaling):
+    lines = ["## How fit time grows (fastnet and scikit-learn)", ""]
+    if not scaling or "skipped" in scaling:
+        return lines + [f"Skipped ({(scaling or {}).get('skipped', 'not measured')})."]
+    lines += [
+        f"Synthetic regression, 20 features, Adam, batches of 200, {scaling['epochs']} epochs, "
+        f"{scaling['dtype']}; median fit time. Plot: `scaling.png`.",
+        "",
+    ]
+    sweeps = (("samples", "samples (hidden (100,))", lambda x: f"{x}"),
+              ("width", f"hidden width ({scaling['width_sweep_samples']} samples)",
+               lambda x: f"({x},)"))
+    for key, title, label in sweeps:
+        rows = scaling.get(key) or []
+        if not rows:
+            continue
+        libs = list(rows[0]["median_s"])
+        header = [title] + libs + (["× vs sklearn"] if "sklearn" in libs else [])
+        table = []
+        for r in rows:
+            cells = [label(r["x"])] + [fmt_time(r["median_s"].get(lib)) for lib in libs]
+            if "sklearn" in libs:
+                cells.append(_speedup(r["speedup"]))
+            table.append(cells)
+        lines += _table(header, table) + [""]
+    return lines
 
 
 def _jsonable(obj):
@@ -336,8 +366,55 @@ def write_png(results, path):
     return None
 
 
+def write_scaling_png(results, path):
+    """Log-log plot of fit time vs samples and vs hidden width, one line per library.
+
+    Returns
+    -------
+    str or None
+        ``None`` when written, else a note saying why not.
+    """
+    scaling = results.get("scaling") or {}
+    sweeps = [(key, scaling.get(key)) for key in ("samples", "width") if scaling.get(key)]
+    if not sweeps:
+        return None  # not measured: nothing to say beyond the report's "Skipped"
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ("matplotlib is not installed, so no scaling PNG was written "
+                "(pip install matplotlib, or the 'bench' extra)")
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(5 * len(sweeps), 3.8), squeeze=False)
+    titles = {"samples": ("samples", "hidden (100,)"),
+              "width": ("hidden width", f"{scaling.get('width_sweep_samples')} samples")}
+    for ax, (key, rows) in zip(axes[0], sweeps):
+        xs = [r["x"] for r in rows]
+        for lib in rows[0]["median_s"]:
+            ax.plot(xs, [r["median_s"].get(lib) for r in rows], marker="o", label=lib)
+        for r in rows:
+            if r["speedup"]:
+                ax.annotate(f"{r['speedup']:.1f}×", (r["x"], r["median_s"]["fastnet"]),
+                            textcoords="offset points", xytext=(0, -12), ha="center",
+                            fontsize=7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        xlabel, context = titles[key]
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fit time (s)")
+        ax.set_title(f"fit time vs {xlabel} ({context}, {scaling['epochs']} epochs)",
+                     fontsize=9)
+        ax.grid(True, which="both", linewidth=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
 def write_all(results, out_dir, plot=True):
-    """Write results.md, results.json and speedup.png into ``out_dir`` (created).
+    """Write results.md, results.json, speedup.png and scaling.png into ``out_dir``.
 
     A note about a missing PNG is appended to ``results['notes']`` before the
     markdown and JSON are written.
@@ -352,16 +429,20 @@ def write_all(results, out_dir, plot=True):
     Returns
     -------
     dict
-        ``{"md": path, "json": path, "png": path or None}``.
+        ``{"md": path, "json": path, "png": path or None, "scaling_png": path or None}``.
     """
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, name) for k, name in
-             (("md", "results.md"), ("json", "results.json"), ("png", "speedup.png"))}
-    note = write_png(results, paths["png"]) if plot else "plot not requested"
-    if note:
-        if plot:
+             (("md", "results.md"), ("json", "results.json"), ("png", "speedup.png"),
+              ("scaling_png", "scaling.png"))}
+    for key, writer in (("png", write_png), ("scaling_png", write_scaling_png)):
+        if os.path.exists(paths[key]):
+            os.remove(paths[key])  # never leave an earlier run's plot next to this report
+        note = writer(results, paths[key]) if plot else "plot not requested"
+        if note and plot:
             results.setdefault("notes", []).append(note)
-        paths["png"] = None
+        if note or not os.path.exists(paths[key]):
+            paths[key] = None
     with open(paths["md"], "w") as fh:
         fh.write(to_markdown(results))
     write_json(results, paths["json"])

@@ -134,6 +134,8 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
                     raise RuntimeError("fastnet: training ran past a stopping point")
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
+    finally:
+        run.close()
 
     if early_stopping:
         net.params.flat[...] = est._best_params
@@ -165,10 +167,12 @@ class _EpochRunner:
     """Calls ``Network._run_epochs`` and carries the shuffle's random state.
 
     With ``random_state`` given, the compiled call reshuffles the sample order
-    before each epoch on a copy of the RandomState's MT19937 state, written
-    back afterwards: the RandomState ends exactly where scikit-learn's
-    ``shuffle(sample_idx, random_state=...)`` calls leave it.  A RandomState on
-    another bit generator is shuffled in Python, one epoch per call.
+    before each epoch on a copy of the RandomState's MT19937 state, read once
+    and written back by :meth:`close` (``get_state``/``set_state`` cost ~30 us
+    each): the RandomState ends exactly where scikit-learn's
+    ``shuffle(sample_idx, random_state=...)`` calls leave it.  Nothing else
+    draws from it while the epochs run.  A RandomState on another bit
+    generator is shuffled in Python, one epoch per call.
     """
 
     def __init__(self, net, X, Y, sw, has_sw, order, batch_size, optimizer, alpha,
@@ -179,6 +183,7 @@ class _EpochRunner:
         self.random_state = random_state
         self.seconds_per_epoch = None
         self.compiled_shuffle = random_state is not None and _is_mt19937(random_state)
+        self._state = None  # the RandomState's state dict, while the kernels hold it
 
     def __call__(self, n_epochs):
         if self.random_state is not None and not self.compiled_shuffle:
@@ -188,20 +193,25 @@ class _EpochRunner:
                 summed[i] = self.net._run_epochs(1, *self.args)[0]
             return summed
         start = time.perf_counter()
+        mt_state = None
         if self.compiled_shuffle:
-            state = self.random_state.get_state(legacy=False)
-            key = np.array(state["state"]["key"], dtype=np.uint32)
-            pos = np.array([state["state"]["pos"]], dtype=np.int64)
-            try:
-                summed = self.net._run_epochs(n_epochs, *self.args, mt_state=(key, pos))
-            finally:
-                # Even on Ctrl-C: the draws of the epochs that ran are used up.
-                state["state"] = {"key": key, "pos": int(pos[0])}
-                self.random_state.set_state(state)
-        else:
-            summed = self.net._run_epochs(n_epochs, *self.args)
+            if self._state is None:
+                self._state = self.random_state.get_state(legacy=False)
+                inner = self._state["state"]
+                self._mt = (np.array(inner["key"], dtype=np.uint32),
+                            np.array([inner["pos"]], dtype=np.int64))
+            mt_state = self._mt
+        summed = self.net._run_epochs(n_epochs, *self.args, mt_state=mt_state)
         self.seconds_per_epoch = (time.perf_counter() - start) / n_epochs
         return summed
+
+    def close(self):
+        """Write the advanced MT19937 state back into the RandomState (even after Ctrl-C)."""
+        if self._state is not None:
+            key, pos = self._mt
+            self._state["state"] = {"key": key, "pos": int(pos[0])}
+            self.random_state.set_state(self._state)
+            self._state = None
 
 
 def _is_mt19937(random_state):

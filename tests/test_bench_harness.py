@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `bench` is a top-level package of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from bench import flops, report, runners, startup, workloads  # noqa: E402
+from bench import flops, report, runners, scaling, startup, workloads  # noqa: E402
 from bench.__main__ import main as bench_main  # noqa: E402
 
 
@@ -223,11 +223,30 @@ def test_quick_path_writes_markdown_and_json(tmp_path, monkeypatch):
     assert any(n.startswith("torch:") and "absent" in n for n in data["notes"])
     assert "torch" not in {m["library"] for m in data["measurements"]}
 
-    for heading in ("## Fit", "## Predict", "## Startup", "## Peak memory", "## Environment"):
+    # The scaling sweeps (quick mode's points, --epochs applies): fastnet and sklearn only.
+    sweeps = scaling.sweep_workloads("quick", epochs=3)
+    for key, expected_x in (("samples", scaling.SAMPLE_SIZES["quick"]),
+                            ("width", scaling.WIDTHS["quick"])):
+        rows = data["scaling"][key]
+        assert [r["x"] for r in rows] == list(expected_x)
+        for r, (x, w) in zip(rows, sweeps[key]):
+            assert set(r["median_s"]) == {"fastnet", "sklearn"}
+            assert all(t > 0 for t in r["median_s"].values())
+            med = r["median_s"]
+            assert r["speedup"] == pytest.approx(med["sklearn"] / med["fastnet"])
+            assert w.epochs == 3
+            if key == "samples":
+                assert w.n_samples == x and r["layer_units"] == [20, 100, 1]
+            else:
+                assert r["layer_units"] == [20, x, 1]
+    assert data["scaling"]["epochs"] == 3
+
+    for heading in ("## Fit", "## Predict", "## Startup", "## Peak memory", "## How fit time grows",
+                    "## Environment"):
         assert heading in md
     assert "OPENBLAS_CORETYPE" in md and "tiny" in md
-    png = out / "speedup.png"
-    assert png.exists() or any("matplotlib" in n for n in data["notes"])
+    for name in ("speedup.png", "scaling.png"):
+        assert (out / name).exists() or any("matplotlib" in n for n in data["notes"])
 
 
 def test_memory_child_reports_peak_next_to_data_size():
