@@ -29,22 +29,34 @@ CACHE_ENABLED = os.environ.get("FASTNET_DISABLE_CACHE", "").strip().lower() not 
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def jit(func):
+def jit(func=None, *, inline=False):
     """Compile ``func`` in nopython mode with fastnet's options.
+
+    Usable as ``@jit`` or ``@jit(inline=True)``.
 
     Parameters
     ----------
     func : callable
         A Python function written in Numba's supported subset.
+    inline : bool, default=False
+        Inline the function's Numba IR into its callers (``inline="always"``)
+        instead of compiling it as a separate unit.  For small helpers and
+        thin wrappers: Numba compiles every called kernel on its own and then
+        optimizes it again inside each caller, so every separate unit on the
+        path to ``run_epochs`` adds to the cold compile.  Called from Python,
+        an inlined kernel still compiles on its own.
 
     Returns
     -------
     dispatcher : numba.core.registry.CPUDispatcher
         The lazily compiled function (cached on disk when possible).
     """
+    if func is None:
+        return lambda f: jit(f, inline=inline)
+    options = dict(_OPTIONS, inline="always" if inline else "never")
     if CACHE_ENABLED:
         try:
-            dispatcher = njit(cache=True, **_OPTIONS)(func)
+            dispatcher = njit(cache=True, **options)(func)
         except RuntimeError as exc:  # "cannot cache function ...: no locator available"
             if "no locator available" not in str(exc):
                 raise
@@ -56,7 +68,7 @@ def jit(func):
                 return dispatcher
             except (OSError, AttributeError):
                 pass
-    return njit(cache=False, **_OPTIONS)(func)
+    return njit(cache=False, **options)(func)
 
 
 def like(array, value):

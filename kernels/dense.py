@@ -18,7 +18,7 @@ from ._jit import jit, like
 from .activations import activation_backward, bias_activation_forward
 
 
-@jit
+@jit(inline=True)
 def _weights(buf, units, coef_off, i):
     fan_in = units[i]
     fan_out = units[i + 1]
@@ -26,13 +26,13 @@ def _weights(buf, units, coef_off, i):
     return buf[start : start + fan_in * fan_out].reshape((fan_in, fan_out))
 
 
-@jit
+@jit(inline=True)
 def _intercepts(buf, units, icpt_off, i):
     start = icpt_off[i]
     return buf[start : start + units[i + 1]]
 
 
-@jit
+@jit(inline=True)
 def _block(work, units, n, i):
     """Layer i's (n, units[i + 1]) block of an activation/delta workspace."""
     start = 0

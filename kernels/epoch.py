@@ -28,7 +28,7 @@ H_EPSILON = 5
 N_HYPER = 6
 
 
-@jit
+@jit(inline=True)
 def _weight_total(params, sw, has_sw, n):
     """The batch's total sample weight in params' dtype (``n`` when unweighted)."""
     if has_sw:
@@ -39,7 +39,7 @@ def _weight_total(params, sw, has_sw, n):
     return like(params, n)
 
 
-@jit
+@jit(inline=True)
 def batch_loss_and_grad(params, grad, units, coef_off, icpt_off, n_coef, X, Y, sw, has_sw,
                         acts, deltas, col_sum, hidden_code, out_code, loss_code, alpha,
                         finish=True):

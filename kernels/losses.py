@@ -28,7 +28,7 @@ CODES = {
 }
 
 
-@jit
+@jit(inline=True)
 def _xlogy(x, y):
     """x * log(y) with 0 * log(0) = 0, like scipy.special.xlogy."""
     if x == 0:

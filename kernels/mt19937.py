@@ -46,7 +46,7 @@ def _twist(key):
     key[N - 1] = key[M - 1] ^ (y >> one) ^ (_MATRIX_A if (y & one) else zero)
 
 
-@jit
+@jit(inline=True)
 def _next(key, p):
     """``(output, new position)``: the next tempered 32-bit word from position ``p``."""
     if p >= N:
@@ -60,7 +60,7 @@ def _next(key, p):
     return y, p + 1
 
 
-@jit
+@jit(inline=True)
 def _interval(key, p, max_value):
     """``(value, new position)``: uniform in ``[0, max_value]`` (masked rejection)."""
     if max_value == 0:

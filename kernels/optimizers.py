@@ -18,7 +18,7 @@ import numpy as np
 from ._jit import jit
 
 
-@jit
+@jit(inline=True)
 def _sgd_update(params, velocity, k, g, learning_rate, momentum, nesterov):
     v = momentum * velocity[k] - learning_rate * g
     velocity[k] = v
@@ -54,7 +54,7 @@ def sgd_step(params, grad, velocity, n_coef, alpha, sw_sum, learning_rate, momen
         _sgd_update(params, velocity, k, grad[k] / sw_sum, learning_rate, momentum, nesterov)
 
 
-@jit
+@jit(inline=True)
 def _adam_update(params, m, v, k, g, learning_rate, beta_1, one_minus_beta_1, beta_2,
                  one_minus_beta_2, epsilon):
     mk = beta_1 * m[k] + one_minus_beta_1 * g
