@@ -27,6 +27,8 @@ class Layout:
         Weights plus intercepts.
     n_layers : int
         Number of weight layers (hidden layers + 1).
+    n_features : int
+        Input width, ``units[0]``.
     activation_size : int
         Activation workspace elements needed per sample row, ``sum(units[1:])``.
     """
@@ -43,6 +45,7 @@ class Layout:
         self.n_params = self.n_coef + int(fan_out.sum())
         # Plain attributes, not properties: the lean predict path reads them per call.
         self.n_layers = len(self.units) - 1  # weight layers (hidden layers + 1)
+        self.n_features = int(self.units[0])
         self.activation_size = int(fan_out.sum())  # workspace elements per sample row
 
     def shapes(self):

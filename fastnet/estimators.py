@@ -249,7 +249,7 @@ class BaseMLP(BaseEstimator):
             or X.ndim != 2
             or X.dtype not in _LEAN_DTYPES
             or X.shape[0] == 0
-            or X.shape[1] != net.layout.units[0]
+            or X.shape[1] != net.layout.n_features
             or "feature_names_in_" in self.__dict__
             or not _are_views(self.coefs_, net.params.coefs)
             or not _are_views(self.intercepts_, net.params.intercepts)

@@ -326,7 +326,9 @@ class Network:
                                                 X, acts, hidden, out)
         if result.shape[0] != X.shape[0]:
             return None
-        return result if layout.n_layers == 1 else result.copy()
+        # A view keeps the whole activation buffer alive: worth a copy only when it is big.
+        small = X.shape[0] <= _layerwise.MIN_ROWS
+        return result if layout.n_layers == 1 or small else result.copy()
 
     def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0):
         """Loss and gradient on the whole of ``X`` as one batch.
