@@ -12,6 +12,9 @@ fitted attributes, as scikit-learn's private methods do; they never loop over
 samples.
 """
 
+import contextlib
+import signal
+import threading
 import time
 import warnings
 
@@ -123,15 +126,18 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
     try:
         est.n_iter_ = 0
         stopped = False
-        while not stopped and est.n_iter_ < est.max_iter:
-            n_epochs = _epochs_per_call(est, optimizer, early_stopping, incremental, run)
-            summed = run(n_epochs)
-            for position, accumulated in enumerate(summed):
-                stopped = _end_epoch(est, net, optimizer, accumulated / n_samples,
-                                     n_samples, early_stopping, X_val, y_val, sw_val,
-                                     incremental)
-                if stopped and position != n_epochs - 1:  # _epochs_per_call's promise
-                    raise RuntimeError("fastnet: training ran past a stopping point")
+        with _deferred_interrupt() as interrupted:
+            while not stopped and est.n_iter_ < est.max_iter:
+                n_epochs = _epochs_per_call(est, optimizer, early_stopping, incremental, run)
+                summed = run(n_epochs)
+                for position, accumulated in enumerate(summed):
+                    stopped = _end_epoch(est, net, optimizer, accumulated / n_samples,
+                                         n_samples, early_stopping, X_val, y_val, sw_val,
+                                         incremental)
+                    if stopped and position != n_epochs - 1:  # _epochs_per_call's promise
+                        raise RuntimeError("fastnet: training ran past a stopping point")
+                if interrupted():
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     finally:
@@ -141,8 +147,36 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
         net.params.flat[...] = est._best_params
 
 
-# Longest a single compiled call should train: Ctrl-C is seen between calls.
+# Longest a single compiled call should train: Ctrl-C is acted on between calls.
 _SECONDS_PER_CALL = 0.1
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Hold Ctrl-C until the epochs of the running compiled call are recorded.
+
+    A SIGINT arriving while a kernel runs would otherwise raise at whatever
+    bytecode comes next -- possibly after the weights moved but before the
+    epochs were counted.  In the main thread, with Python's default handler
+    installed, the handler is swapped for one that only takes note; the loop
+    asks ``interrupted()`` after each call and raises KeyboardInterrupt itself.
+    Elsewhere (other threads, custom handlers) nothing changes.
+
+    Yields
+    ------
+    interrupted : callable
+        Returns True once a SIGINT was received.
+    """
+    received = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: False
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _epochs_per_call(est, optimizer, early_stopping, incremental, run):

@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from fastnet import MLPClassifier, MLPRegressor
+from fastnet import training
 from fastnet.network import Network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -112,6 +114,45 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(make, monkeypatch):
     else:
         est.partial_fit(X, y)
     assert est.n_iter_ == 1 and np.isfinite(est.loss_)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32",
+                    reason="needs POSIX signals")
+def test_ctrl_c_inside_a_compiled_call_is_acted_on_after_its_epochs_are_recorded(monkeypatch):
+    """A real SIGINT arriving while a run of epochs trains: the epochs it trained are
+    counted (weights, n_iter_, loss_curve_ agree), then training stops with the warning."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    X, y = _data()
+    real_run_epochs = Network._run_epochs
+    calls = []
+
+    def run_epochs_and_receive_sigint(self, n_epochs, *args, **kwargs):
+        summed = real_run_epochs(self, n_epochs, *args, **kwargs)
+        calls.append(n_epochs)
+        if len(calls) == 2:  # Ctrl-C lands before the call has returned its losses
+            os.kill(os.getpid(), signal.SIGINT)
+        return summed
+
+    monkeypatch.setattr(Network, "_run_epochs", run_epochs_and_receive_sigint)
+    monkeypatch.setattr(training, "_SECONDS_PER_CALL", 2e-4)  # short runs: stop well before the end
+    params = dict(hidden_layer_sizes=(8,), random_state=0, batch_size=32, tol=0,
+                  n_iter_no_change=1000)
+    est = MLPRegressor(max_iter=400, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    monkeypatch.undo()
+
+    finished = sum(calls)
+    assert len(calls) == 2 and 2 <= finished < 400
+    assert "Training interrupted by user." in [str(w.message) for w in caught]
+    assert est.n_iter_ == finished and len(est.loss_curve_) == finished
+    ref = MLPRegressor(max_iter=finished, **params).fit(X, y)
+    assert est.loss_curve_ == ref.loss_curve_
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert a.tobytes() == b.tobytes()
+    # Python's own handler is back: a later Ctrl-C raises as usual.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # -------------------------------------------------------------------- threads
