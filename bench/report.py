@@ -406,6 +406,7 @@ def write_scaling_png(results, path):
         ax.set_title(f"fit time vs {xlabel} ({context}, {scaling['epochs']} epochs)",
                      fontsize=9)
         ax.grid(True, which="both", linewidth=0.3)
+        ax.margins(y=0.15)  # room for the speedup labels under the lowest points
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
