@@ -7,14 +7,20 @@ cache dir; when none of them works it raises ``RuntimeError("... no locator
 available ...")`` at decoration time, which would make ``import fastnet``
 fail on a read-only install.  :func:`jit` catches that and compiles without a
 cache instead.  ``FASTNET_DISABLE_CACHE=1`` turns caching off on purpose.
+
+A cached kernel is validated against :data:`KERNELS_STAMP`, a stamp of the
+whole kernels package, not just its own file: otherwise editing a callee
+(``activations.py``) would leave its callers (``run_epochs``) loading stale
+machine code.
 """
 
+import glob
 import os
 
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["jit", "like", "CACHE_ENABLED"]
+__all__ = ["jit", "like", "CACHE_ENABLED", "KERNELS_STAMP"]
 
 CACHE_ENABLED = os.environ.get("FASTNET_DISABLE_CACHE", "").strip().lower() not in {
     "1",
@@ -22,6 +28,30 @@ CACHE_ENABLED = os.environ.get("FASTNET_DISABLE_CACHE", "").strip().lower() not 
     "yes",
     "on",
 }
+
+
+
+def _kernels_stamp():
+    """``(newest mtime, total size, file count)`` of every kernel source file, or None.
+
+    Numba validates a cached kernel against the stamp of *its own* source file
+    only: after an edit to a callee in another file (say ``activations.py``),
+    ``run_epochs`` would keep loading machine code with the old callee inlined.
+    Giving every cached kernel this package-wide stamp makes any edit to any
+    kernel file recompile them all.  None (Numba's own stamps stay) when the
+    sources can't be listed, e.g. in a zipped package.
+    """
+    try:
+        stats = [os.stat(path) for path in
+                 glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*.py"))]
+    except OSError:
+        return None
+    if not stats:
+        return None
+    return (max(st.st_mtime for st in stats), sum(st.st_size for st in stats), len(stats))
+
+
+KERNELS_STAMP = _kernels_stamp()
 
 # Serial kernels: `prange` over batch rows measured 3-4x slower at 2 cores;
 # the matrix products get their threads from BLAS instead.  No fastmath: it
@@ -65,10 +95,19 @@ def jit(func=None, *, inline=False):
             # that their directory can be created; find out now, not at first compile.
             try:
                 dispatcher._cache._impl.locator.ensure_cache_path()
-                return dispatcher
             except (OSError, AttributeError):
                 pass
+            else:
+                _use_package_stamp(dispatcher)
+                return dispatcher
     return njit(cache=False, **options)(func)
+
+
+def _use_package_stamp(dispatcher):
+    """Validate ``dispatcher``'s on-disk cache against :data:`KERNELS_STAMP`."""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if KERNELS_STAMP is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = KERNELS_STAMP
 
 
 def like(array, value):

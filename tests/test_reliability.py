@@ -414,3 +414,44 @@ def test_zipped_package_without_writable_cache_dir(cache_probes):
     payload = _assert_probe_ok("zip", cache_probes)
     assert payload["fastnet_file"].startswith(str(cache_probes["archive"]))
     assert payload["cache_enabled"] is True
+
+
+_STAMP_PROBE = """
+import json, numpy as np
+from fastnet.kernels import dense
+from fastnet._layout import Layout
+layout = Layout([3, 4, 2])
+params = np.linspace(-1, 1, layout.n_params)
+X = np.ones((2, 3))
+acts = np.empty(2 * layout.activation_size)
+dense.dense_forward(params, layout.units, layout.coef_offsets, layout.intercept_offsets, X, acts,
+                    3, 0)
+stats = dense.dense_forward.stats
+print("RESULT" + json.dumps({"hits": sum(stats.cache_hits.values()),
+                             "misses": sum(stats.cache_misses.values())}))
+"""
+
+
+def test_editing_a_callee_recompiles_its_cached_callers(tmp_path):
+    """Numba checks a cached kernel against its own file only; fastnet stamps every kernel
+    with the whole kernels package, so an edit to activations.py must not leave
+    dense_forward (in dense.py) loading machine code with the old activation inlined."""
+    tree = tmp_path / "tree"
+    _copy_package(tree)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NUMBA_", "FASTNET_", "PYTHON"))}
+    env.update(PYTHONPATH=str(tree), NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONDONTWRITEBYTECODE="1")
+
+    def probe():
+        proc = subprocess.run([sys.executable, "-c", _STAMP_PROBE], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
+        assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+        return json.loads(lines[-1][len("RESULT"):])
+
+    assert probe() == {"hits": 0, "misses": 1}  # compiled and written
+    assert probe() == {"hits": 1, "misses": 0}  # loaded from the cache
+    activations = tree / "fastnet" / "kernels" / "activations.py"
+    activations.write_text(activations.read_text() + "\n# an edit to a callee\n")
+    assert probe() == {"hits": 0, "misses": 1}  # stale code refused, compiled again
