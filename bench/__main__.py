@@ -95,6 +95,7 @@ def run(args, argv=None):
     from . import workloads as _wl
 
     started = time.perf_counter()
+    started_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     log = (lambda *a: None) if args.quiet else (
         lambda *a: print(*a, file=sys.stderr, flush=True))
     settings = MODES[args.mode]
@@ -175,7 +176,7 @@ def run(args, argv=None):
         "meta": {
             "mode": args.mode,
             "command": "python -m bench" + ("" if not argv else " " + " ".join(argv)),
-            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "started": started_at,
             "duration_s": time.perf_counter() - started,
             "load_average_at_end": env.load_average(),
             "repeats": repeats,
