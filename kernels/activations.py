@@ -60,19 +60,31 @@ def bias_activation_forward(Z, b, code):
             for j in range(k):
                 Z[i, j] /= total
         return
+    if k == 1:
+        # A 1-wide layer (single-output regression): one flat, vectorizable loop.
+        flat = Z.reshape(n)
+        for i in range(n):
+            flat[i] = _activate(flat[i] + b[0], code, one, zero)
+        return
     for i in range(n):
         for j in range(k):
-            z = Z[i, j] + b[j]
-            if code == LOGISTIC:
-                z = one / (one + np.exp(-z))
-            elif code == TANH:
-                z = np.tanh(z)
-            elif code == RELU:
-                if z < zero:  # NaN stays NaN, as with np.maximum
-                    z = zero
-            elif code == EXP:
-                z = np.exp(z)
-            Z[i, j] = z
+            Z[i, j] = _activate(Z[i, j] + b[j], code, one, zero)
+
+
+@jit(inline=True)
+def _activate(z, code, one, zero):
+    """One pre-activation through an elementwise activation (not softmax)."""
+    if code == LOGISTIC:
+        return one / (one + np.exp(-z))
+    if code == TANH:
+        return np.tanh(z)
+    if code == RELU:
+        if z < zero:  # NaN stays NaN, as with np.maximum
+            return zero
+        return z
+    if code == EXP:
+        return np.exp(z)
+    return z
 
 
 @jit

@@ -36,6 +36,24 @@ def _xlogy(x, y):
     return x * np.log(y)
 
 
+# Below this many outputs a column's sum runs in a register (see loss_value).
+NARROW = 8
+
+
+@jit(inline=True)
+def _term(code, p, y, eps):
+    """One element's unweighted loss term (before the per-column mean)."""
+    one = like(p, 1)
+    if code == SQUARED_ERROR:
+        return (y - p) * (y - p)
+    if code == POISSON:
+        return _xlogy(y, y / p) - y + p
+    q = min(max(p, eps), one - eps)  # clip as scikit-learn does
+    if code == LOG_LOSS:
+        return _xlogy(y, q)
+    return _xlogy(y, q) + _xlogy(one - y, one - q)
+
+
 @jit
 def loss_value(code, out, Y, sw, has_sw, col_sum):
     """The data term of the loss for one batch (no L2 penalty).
@@ -63,28 +81,29 @@ def loss_value(code, out, Y, sw, has_sw, col_sum):
     zero = like(out, 0)
     one = like(out, 1)
     eps = like(out, np.finfo(out.dtype).eps)
-    for j in range(k):
-        col_sum[j] = zero
     weight_total = zero
     for i in range(n):
-        w = sw[i] if has_sw else one
-        weight_total += w
+        weight_total += sw[i] if has_sw else one
+    # Per column, rows added in order: a register sum per column for narrow outputs,
+    # row by row over all columns otherwise (the same numbers either way).
+    if k < NARROW:
         for j in range(k):
-            p = out[i, j]
-            y = Y[i, j]
-            if code == SQUARED_ERROR:
-                term = (y - p) * (y - p)
-            elif code == POISSON:
-                term = _xlogy(y, y / p) - y + p
-            else:
-                q = min(max(p, eps), one - eps)  # clip as scikit-learn does
-                if code == LOG_LOSS:
-                    term = _xlogy(y, q)
-                else:
-                    term = _xlogy(y, q) + _xlogy(one - y, one - q)
-            if has_sw:
-                term = term * w
-            col_sum[j] += term
+            total = zero
+            for i in range(n):
+                term = _term(code, out[i, j], Y[i, j], eps)
+                if has_sw:
+                    term = term * sw[i]
+                total += term
+            col_sum[j] = total
+    else:
+        for j in range(k):
+            col_sum[j] = zero
+        for i in range(n):
+            for j in range(k):
+                term = _term(code, out[i, j], Y[i, j], eps)
+                if has_sw:
+                    term = term * sw[i]
+                col_sum[j] += term
     total = zero
     for j in range(k):
         total += col_sum[j] / weight_total

@@ -343,6 +343,48 @@ def test_batch_loss_and_grad(request, dtype, config, output, weighted):
             np.testing.assert_array_equal(flat, R.pack(coefs, intercepts))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", [1, 3, kdense.NARROW - 1, kdense.NARROW, 17])
+def test_column_sums_add_rows_in_order(request, dtype, width):
+    """Both loop shapes add the rows in order, bit for bit, so the narrow-layer path
+    changes no result.  That is NumPy's axis-0 sum of a C-ordered array for two or
+    more columns; one column is contiguous and NumPy sums it pairwise instead."""
+    rng = _rng(request)
+    D = (rng.randn(203, width) * 10 ** rng.uniform(-3, 3, (203, width))).astype(dtype)
+    out = np.empty(width, dtype=dtype)
+    kdense.column_sums(D, out)
+    expected = np.zeros(width, dtype=dtype)
+    for row in D:  # the order spelled out
+        expected += row
+    np.testing.assert_array_equal(out, expected)
+    if width > 1:
+        np.testing.assert_array_equal(out, D.sum(axis=0))
+
+
+@pytest.mark.parametrize("code", sorted(klosses.CODES.values()))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_value_narrow_and_wide_paths_agree(request, code, weighted):
+    """The register-sum path for < NARROW outputs equals the row-by-row path."""
+    rng = _rng(request)
+    k = klosses.NARROW - 1
+    out = rng.uniform(0.05, 0.95, (40, k))
+    Y = (rng.rand(40, k) < 0.5).astype(float)
+    if code == klosses.LOG_LOSS:
+        out /= out.sum(axis=1, keepdims=True)
+    sw = rng.uniform(0.5, 2, 40) if weighted else np.empty(0)
+    narrow = klosses.loss_value(code, out, Y, sw, weighted, np.empty(k))
+    # The same columns padded to NARROW with zero-loss columns take the wide path.
+    pad = klosses.NARROW - k
+    out_w = np.hstack([out, np.full((40, pad), 0.5 if code != klosses.POISSON else 1.0)])
+    Y_w = np.hstack([Y, np.full((40, pad), 0.5 if code != klosses.POISSON else 1.0)])
+    col_w = np.empty(klosses.NARROW)
+    klosses.loss_value(code, out_w, Y_w, sw, weighted, col_w)
+    col_n = np.empty(k)
+    klosses.loss_value(code, out, Y, sw, weighted, col_n)
+    np.testing.assert_array_equal(col_n, col_w[:k])
+    assert np.isfinite(narrow)
+
+
 # ----------------------------------------------------------------- optimizers
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [1, 13, 200])
