@@ -62,18 +62,21 @@ def _next(key, p):
 
 
 @jit(inline=True)
+def _smear(top):
+    """The smallest all-ones bit mask >= ``top`` (uint64), as ``random_interval`` builds it."""
+    mask = top
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> np.uint64(shift)
+    return mask
+
+
+@jit(inline=True)
 def _interval(key, p, max_value):
     """``(value, new position)``: uniform in ``[0, max_value]`` (masked rejection)."""
     if max_value == 0:
         return np.int64(0), p
     top = np.uint64(max_value)
-    mask = top
-    mask |= mask >> np.uint64(1)
-    mask |= mask >> np.uint64(2)
-    mask |= mask >> np.uint64(4)
-    mask |= mask >> np.uint64(8)
-    mask |= mask >> np.uint64(16)
-    mask |= mask >> np.uint64(32)
+    mask = _smear(top)
     if top <= np.uint64(0xFFFFFFFF):
         while True:
             y, p = _next(key, p)
@@ -149,12 +152,7 @@ def shuffle(a, key, pos):
     _temper_block(key, words)
     while i > 0:
         top = np.uint32(i)
-        mask = top
-        mask |= mask >> np.uint32(1)
-        mask |= mask >> np.uint32(2)
-        mask |= mask >> np.uint32(4)
-        mask |= mask >> np.uint32(8)
-        mask |= mask >> np.uint32(16)
+        mask = np.uint32(_smear(np.uint64(top)))
         while True:  # masked rejection, as random_interval
             if p >= N:
                 _twist(key)

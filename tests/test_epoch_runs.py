@@ -68,6 +68,20 @@ def test_random_interval_matches_reference(max_value):
             words, max_value)
 
 
+@pytest.fixture
+def epoch_calls(monkeypatch):
+    """The ``n_epochs`` of every ``Network._run_epochs`` call made during the test."""
+    calls = []
+    real = Network._run_epochs
+
+    def counting(self, n_epochs, *args, **kwargs):
+        calls.append(n_epochs)
+        return real(self, n_epochs, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "_run_epochs", counting)
+    return calls
+
+
 def _data(n=150, p=4, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.randn(n, p)
@@ -88,59 +102,35 @@ def _assert_same(fast, sk):
          learning_rate_init=0.05),
     dict(solver="sgd", learning_rate="constant", tol=1e-2, n_iter_no_change=4),
 ], ids=["adam", "sgd-adaptive", "sgd-constant"])
-def test_runs_of_epochs_stop_where_sklearn_stops(params, monkeypatch):
+def test_runs_of_epochs_stop_where_sklearn_stops(params, epoch_calls):
     """Stopping (and adaptive's rate cuts) land exactly where scikit-learn's do,
     while calls train several epochs each."""
-    calls = []
-    real = Network._run_epochs
-
-    def counting(self, n_epochs, *args, **kwargs):
-        calls.append(n_epochs)
-        return real(self, n_epochs, *args, **kwargs)
-
-    monkeypatch.setattr(Network, "_run_epochs", counting)
     X, y = _data()
     common = dict(hidden_layer_sizes=(6,), batch_size=16, max_iter=300, random_state=1)
     fast = MLPRegressor(**common, **params).fit(X, y)
     sk = SkMLPRegressor(**common, **params).fit(X, y)
-    assert max(calls) > 1, "expected runs of several epochs per call"
-    assert sum(calls) == fast.n_iter_
+    assert max(epoch_calls) > 1, "expected runs of several epochs per call"
+    assert sum(epoch_calls) == fast.n_iter_
     assert sk.n_iter_ < 300, "the case should stop early"
     _assert_same(fast, sk)
     assert fast._optimizer.learning_rate == pytest.approx(sk._optimizer.learning_rate)
 
 
-def test_one_epoch_per_call_when_scikit_learn_decides_every_epoch(monkeypatch):
-    calls = []
-    real = Network._run_epochs
-
-    def counting(self, n_epochs, *args, **kwargs):
-        calls.append(n_epochs)
-        return real(self, n_epochs, *args, **kwargs)
-
-    monkeypatch.setattr(Network, "_run_epochs", counting)
+def test_one_epoch_per_call_when_scikit_learn_decides_every_epoch(epoch_calls):
     X, y = _data()
     for params in (dict(early_stopping=True), dict(solver="sgd", learning_rate="invscaling")):
-        calls.clear()
+        epoch_calls.clear()
         MLPRegressor(hidden_layer_sizes=(5,), max_iter=12, random_state=0, **params).fit(X, y)
-        assert calls and set(calls) == {1}
+        assert epoch_calls and set(epoch_calls) == {1}
 
 
-def test_time_limit_splits_long_runs(monkeypatch):
+def test_time_limit_splits_long_runs(monkeypatch, epoch_calls):
     monkeypatch.setattr(_training, "_SECONDS_PER_CALL", 0.0)
     X, y = _data()
     params = dict(hidden_layer_sizes=(5,), max_iter=15, random_state=0, tol=0,
                   n_iter_no_change=100)
-    calls = []
-    real = Network._run_epochs
-
-    def counting(self, n_epochs, *args, **kwargs):
-        calls.append(n_epochs)
-        return real(self, n_epochs, *args, **kwargs)
-
-    monkeypatch.setattr(Network, "_run_epochs", counting)
     fast = MLPRegressor(**params).fit(X, y)
-    assert calls == [1] * 15
+    assert epoch_calls == [1] * 15
     _assert_same(fast, SkMLPRegressor(**params).fit(X, y))
 
 
