@@ -19,7 +19,6 @@ below, so the rationale stays true); fastnet raises ``ValueError`` naming
 'poisson' and 'non-negative'.
 """
 
-import copy
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -33,6 +32,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 import fastnet
+from _bad_input import (HYPER_COMMON, assert_same_state, public_state, put, readonly,
+                        sparse_with_nan, sparsified)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -49,18 +50,6 @@ def _data():
 
 
 X0, Y0, SW0 = _data()
-
-
-def _put(a, index, value):
-    a = np.array(a, dtype=np.float64, copy=True)
-    a[index] = value
-    return a
-
-
-def _sparse_with_nan():
-    Xs = sp.csr_matrix(np.where(np.abs(X0) > 0.5, X0, 0.0))
-    Xs.data[0] = np.nan
-    return Xs
 
 
 @dataclass
@@ -86,20 +75,20 @@ _FIT_ONLY = ("fit", "fit_warm_start")
 # ----------------------------------------------------------------- bad data
 DATA_CASES = [
     Case("nan_in_X", ValueError, ["Input X", "NaN"],
-         lambda X, y, w: (_put(X, (3, 1), np.nan), y, None)),
+         lambda X, y, w: (put(X, (3, 1), np.nan), y, None)),
     Case("inf_in_X", ValueError, ["Input X", "infinity"],
-         lambda X, y, w: (_put(X, (0, 0), np.inf), y, None)),
+         lambda X, y, w: (put(X, (0, 0), np.inf), y, None)),
     Case("neg_inf_in_X", ValueError, ["Input X", "infinity"],
-         lambda X, y, w: (_put(X, (7, 2), -np.inf), y, None)),
-    Case("nan_in_sparse_X", ValueError, ["NaN"], lambda X, y, w: (_sparse_with_nan(), y, None)),
+         lambda X, y, w: (put(X, (7, 2), -np.inf), y, None)),
+    Case("nan_in_sparse_X", ValueError, ["NaN"], lambda X, y, w: (sparse_with_nan(X0), y, None)),
     Case("nan_in_y", ValueError, ["Input y", "NaN"],
-         lambda X, y, w: (X, _put(y, 5, np.nan), None)),
+         lambda X, y, w: (X, put(y, 5, np.nan), None)),
     Case("inf_in_y", ValueError, ["Input y", "infinity"],
-         lambda X, y, w: (X, _put(y, 0, -np.inf), None)),
+         lambda X, y, w: (X, put(y, 0, -np.inf), None)),
     Case("nan_in_sample_weight", ValueError, ["sample_weight", "NaN"],
-         lambda X, y, w: (X, y, _put(w, 2, np.nan))),
+         lambda X, y, w: (X, y, put(w, 2, np.nan))),
     Case("inf_in_sample_weight", ValueError, ["sample_weight", "infinity"],
-         lambda X, y, w: (X, y, _put(w, 2, np.inf))),
+         lambda X, y, w: (X, y, put(w, 2, np.inf))),
     Case("X_1d", ValueError, ["Expected 2D array", "1D array"], lambda X, y, w: (X[:, 0], y, None)),
     Case("X_3d", ValueError, ["dim 3"], lambda X, y, w: (X[:, :, None], y, None)),
     Case("X_scalar", ValueError, ["Expected 2D array", "scalar"], lambda X, y, w: (5.0, y, None)),
@@ -119,7 +108,7 @@ DATA_CASES = [
     # validate_data -- which resets n_features_in_ -- before sample_weight fails.
     # (With warm_start or partial_fit the new width itself is the error.)
     Case("nan_in_sample_weight_new_n_features", ValueError, ["sample_weight", "NaN"],
-         lambda X, y, w: (np.c_[X, X[:, :1]], y, _put(w, 2, np.nan)), methods=("fit",)),
+         lambda X, y, w: (np.c_[X, X[:, :1]], y, put(w, 2, np.nan)), methods=("fit",)),
     Case("sample_weight_2d", ValueError, ["Sample weights must be 1D"],
          lambda X, y, w: (X, y, w[:, None])),
     Case("sample_weight_strings", ValueError, ["could not convert string to float"],
@@ -136,40 +125,9 @@ DATA_CASES = [
 ]
 
 # ------------------------------------------------------- bad hyperparameters
-_HYPER = [
-    ("hidden_layer_sizes", (0,), ValueError),
-    ("hidden_layer_sizes", (-1,), ValueError),
-    ("hidden_layer_sizes", (5, 0), ValueError),
-    ("hidden_layer_sizes", [4, -2], ValueError),
-    ("hidden_layer_sizes", 0, InvalidParameterError),
-    ("hidden_layer_sizes", -3, InvalidParameterError),
-    ("activation", "softmax", InvalidParameterError),
+_HYPER = HYPER_COMMON + [
     ("solver", "newton", InvalidParameterError),
-    ("learning_rate", "foo", InvalidParameterError),
-    ("alpha", -1, InvalidParameterError),
-    ("learning_rate_init", 0, InvalidParameterError),
-    ("learning_rate_init", -0.1, InvalidParameterError),
-    ("momentum", 1.5, InvalidParameterError),
-    ("momentum", -0.1, InvalidParameterError),
-    ("beta_1", 1, InvalidParameterError),
-    ("beta_2", -0.1, InvalidParameterError),
-    ("beta_2", 1.0, InvalidParameterError),
-    ("epsilon", 0, InvalidParameterError),
-    ("validation_fraction", 1, InvalidParameterError),
-    ("validation_fraction", -0.1, InvalidParameterError),
-    ("max_iter", 0, InvalidParameterError),
-    ("batch_size", 0, InvalidParameterError),
-    ("batch_size", "big", InvalidParameterError),
-    ("n_iter_no_change", 0, InvalidParameterError),
-    ("tol", -1, InvalidParameterError),
     ("loss", "huber", InvalidParameterError),
-    ("power_t", -1, InvalidParameterError),
-    ("max_fun", 0, InvalidParameterError),
-    ("shuffle", "yes", InvalidParameterError),
-    ("nesterovs_momentum", "yes", InvalidParameterError),
-    ("early_stopping", "x", InvalidParameterError),
-    ("warm_start", "x", InvalidParameterError),
-    ("random_state", "abc", InvalidParameterError),
 ]
 HYPER_CASES = [
     Case(f"{name}={value!r}", exc, [name], params={name: value}, partial_fit_on_fitted=False)
@@ -259,26 +217,6 @@ def test_partial_fit_fails_like_sklearn(case):
 
 
 # ---------------------------------------------------------- loses nothing
-def _public_state(est):
-    return {
-        k: copy.deepcopy(v) for k, v in vars(est).items()
-        if k.endswith("_") and not k.startswith("_")
-    }
-
-
-def _assert_same_state(before, after):
-    assert before.keys() == after.keys()
-    for key, old in before.items():
-        new = after[key]
-        if isinstance(old, list) and old and isinstance(old[0], np.ndarray):
-            assert len(old) == len(new), key
-            for a, b in zip(old, new):
-                np.testing.assert_array_equal(a, b, err_msg=key)
-        else:
-            np.testing.assert_array_equal(np.asarray(old, dtype=object),
-                                          np.asarray(new, dtype=object), err_msg=key)
-
-
 LOSES_NOTHING = [
     pytest.param(c, method, id=f"{method}-{c.id}")
     for method in ("fit", "fit_warm_start", "partial_fit")
@@ -295,7 +233,7 @@ def test_failed_call_on_fitted_model_loses_nothing(case, method):
     model = _fitted(fastnet.MLPRegressor, **extra)
     twin = _fitted(fastnet.MLPRegressor, **extra)
     before = model.predict(X0)
-    state = _public_state(model)
+    state = public_state(model)
     original = model.get_params()
 
     model.set_params(**case.params)
@@ -305,7 +243,7 @@ def test_failed_call_on_fitted_model_loses_nothing(case, method):
 
     model.set_params(**original)
     np.testing.assert_array_equal(model.predict(X0), before)
-    _assert_same_state(state, _public_state(model))
+    assert_same_state(state, public_state(model))
     # Optimizer state and random state survived too: training goes on as on the twin.
     model.partial_fit(X0, Y0)
     twin.partial_fit(X0, Y0)
@@ -319,7 +257,7 @@ def test_failed_fit_keeps_feature_names():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = fastnet.MLPRegressor(**BASE).fit(df, Y0)
     before = model.predict(df)
-    other = pd.DataFrame(_put(X0, (0, 0), np.nan), columns=["x", "y", "z"])
+    other = pd.DataFrame(put(X0, (0, 0), np.nan), columns=["x", "y", "z"])
     with pytest.raises(ValueError, match="NaN"):
         model.fit(other, Y0)
     np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c"])
@@ -340,8 +278,8 @@ def test_failed_first_fit_leaves_model_unfitted(case):
 
 # -------------------------------------------------------------- predict
 PREDICT_CASES = {
-    "nan_in_X": (_put(X0, (0, 0), np.nan), ValueError, ["NaN"]),
-    "inf_in_X": (_put(X0, (1, 2), np.inf), ValueError, ["infinity"]),
+    "nan_in_X": (put(X0, (0, 0), np.nan), ValueError, ["NaN"]),
+    "inf_in_X": (put(X0, (1, 2), np.inf), ValueError, ["infinity"]),
     "X_1d": (X0[:, 0], ValueError, ["Expected 2D array"]),
     "X_3d": (X0[:, :, None], ValueError, ["dim 3"]),
     "X_scalar": (3.0, ValueError, ["Expected 2D array", "scalar"]),
@@ -424,37 +362,27 @@ def test_poisson_negative_target_on_fitted_model_loses_nothing(method):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = fastnet.MLPRegressor(**BASE, loss="poisson").fit(X0, y_pos)
     before = model.predict(X0)
-    state = _public_state(model)
+    state = public_state(model)
     with pytest.raises(ValueError, match="non-negative"):
         getattr(model, method)(X0, Y0)
     np.testing.assert_array_equal(model.predict(X0), before)
-    _assert_same_state(state, _public_state(model))
+    assert_same_state(state, public_state(model))
 
 
 # --------------------------------------------------- accepted like sklearn
-def _X_sparse():
-    return np.where(np.abs(X0) > 0.5, X0, 0.0)
-
-
-def _readonly(a):
-    a = a.copy()
-    a.flags.writeable = False
-    return a
-
-
 ACCEPTED = {
     "python_lists": lambda: (X0.tolist(), Y0.tolist(), None, {}),
     "int64_X": lambda: (np.round(3 * X0).astype(np.int64), Y0, None, {}),
     "int32_X": lambda: (np.round(3 * X0).astype(np.int32), Y0, None, {}),
     "bool_X": lambda: (X0 > 0, Y0, None, {}),
     "int_y": lambda: (X0, np.round(Y0).astype(np.int64), None, {}),
-    "sparse_csr": lambda: (sp.csr_matrix(_X_sparse()), Y0, None, {}),
-    "sparse_csc": lambda: (sp.csc_matrix(_X_sparse()), Y0, None, {}),
+    "sparse_csr": lambda: (sp.csr_matrix(sparsified(X0)), Y0, None, {}),
+    "sparse_csc": lambda: (sp.csc_matrix(sparsified(X0)), Y0, None, {}),
     "float32": lambda: (X0.astype(np.float32), Y0.astype(np.float32), None, {}),
     "float32_X_float64_y": lambda: (X0.astype(np.float32), Y0, None, {}),
     "fortran_order": lambda: (np.asfortranarray(X0), Y0, None, {}),
     "non_contiguous": lambda: (np.repeat(X0, 2, axis=1)[:, ::2], Y0, None, {}),
-    "read_only": lambda: (_readonly(X0), _readonly(Y0), None, {}),
+    "read_only": lambda: (readonly(X0), readonly(Y0), None, {}),
     "y_column_vector": lambda: (X0, Y0[:, None], None, {}),
     "multi_output_y": lambda: (X0, np.c_[Y0, -Y0], None, {}),
     "sample_weight_list": lambda: (X0, Y0, SW0.tolist(), {}),
@@ -464,7 +392,7 @@ ACCEPTED = {
     "hidden_layer_sizes_ndarray": lambda: (X0, Y0, None, {"hidden_layer_sizes": np.array([4])}),
     "hidden_layer_sizes_empty": lambda: (X0, Y0, None, {"hidden_layer_sizes": ()}),
     "lbfgs_lists": lambda: (X0.tolist(), Y0.tolist(), None, {"solver": "lbfgs"}),
-    "lbfgs_sparse": lambda: (sp.csr_matrix(_X_sparse()), Y0, None, {"solver": "lbfgs"}),
+    "lbfgs_sparse": lambda: (sp.csr_matrix(sparsified(X0)), Y0, None, {"solver": "lbfgs"}),
     "sgd_float32": lambda: (X0.astype(np.float32), Y0, None, {"solver": "sgd"}),
 }
 

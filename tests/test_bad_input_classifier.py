@@ -32,7 +32,6 @@ Classifier-specific rules checked here (all scikit-learn 1.9 behaviour):
   (binary), so a class with one member fails there but not for multiclass.
 """
 
-import copy
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -47,6 +46,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 import fastnet
+from _bad_input import (HYPER_COMMON, assert_same_state, public_state, put, readonly,
+                        sparse_with_nan, sparsified)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -75,18 +76,6 @@ def test_the_data_has_the_properties_the_cases_rely_on():
     assert 10 <= YB.sum() <= 30
     assert ((YML == 0).any(axis=0) & (YML == 1).any(axis=0)).all()
     assert len(np.unique(Y3[:10])) == 3  # the 10-row early-stopping case keeps all classes
-
-
-def _put(a, index, value):
-    a = np.array(a, dtype=np.float64, copy=True)
-    a[index] = value
-    return a
-
-
-def _sparse_with_nan():
-    Xs = sp.csr_matrix(np.where(np.abs(X0) > 0.5, X0, 0.0))
-    Xs.data[0] = np.nan
-    return Xs
 
 
 def _relabel(y, old, new):
@@ -132,16 +121,16 @@ _LATER = ("fit_warm_start", "partial_fit")  # only a fitted model can refuse the
 # ----------------------------------------------------------------- bad data
 DATA_CASES = [
     Case("nan_in_X", ValueError, ["Input X", "NaN"],
-         lambda X, y, w: (_put(X, (3, 1), np.nan), y, None)),
+         lambda X, y, w: (put(X, (3, 1), np.nan), y, None)),
     Case("inf_in_X", ValueError, ["Input X", "infinity"],
-         lambda X, y, w: (_put(X, (0, 0), np.inf), y, None)),
+         lambda X, y, w: (put(X, (0, 0), np.inf), y, None)),
     Case("neg_inf_in_X", ValueError, ["Input X", "infinity"],
-         lambda X, y, w: (_put(X, (7, 2), -np.inf), y, None)),
-    Case("nan_in_sparse_X", ValueError, ["NaN"], lambda X, y, w: (_sparse_with_nan(), y, None)),
+         lambda X, y, w: (put(X, (7, 2), -np.inf), y, None)),
+    Case("nan_in_sparse_X", ValueError, ["NaN"], lambda X, y, w: (sparse_with_nan(X0), y, None)),
     Case("nan_in_float_y", ValueError, ["Input y", "NaN"],
-         lambda X, y, w: (X, _put(y, 5, np.nan), None)),
+         lambda X, y, w: (X, put(y, 5, np.nan), None)),
     Case("inf_in_float_y", ValueError, ["Input y", "infinity"],
-         lambda X, y, w: (X, _put(y, 0, np.inf), None)),
+         lambda X, y, w: (X, put(y, 0, np.inf), None)),
     Case("nan_in_object_string_y", ValueError, ["NaN"],
          lambda X, y, w: (X, np.array(["a", np.nan] * (N // 2), dtype=object), None)),
     Case("continuous_y", ValueError, ["Unknown label type"],
@@ -168,9 +157,9 @@ DATA_CASES = [
     Case("y_sparse_column", TypeError, ["Sparse data was passed for y"],
          lambda X, y, w: (X, sp.csr_matrix(y[:, None]), None)),
     Case("nan_in_sample_weight", ValueError, ["sample_weight", "NaN"],
-         lambda X, y, w: (X, y, _put(w, 2, np.nan))),
+         lambda X, y, w: (X, y, put(w, 2, np.nan))),
     Case("inf_in_sample_weight", ValueError, ["sample_weight", "infinity"],
-         lambda X, y, w: (X, y, _put(w, 2, np.inf))),
+         lambda X, y, w: (X, y, put(w, 2, np.inf))),
     Case("all_zero_sample_weight", ValueError, ["Sample weights", "non-zero"],
          lambda X, y, w: (X, y, np.zeros(N))),
     Case("X_1d", ValueError, ["Expected 2D array", "1D array"], lambda X, y, w: (X[:, 0], y, None)),
@@ -192,7 +181,7 @@ DATA_CASES = [
     # validate_data -- which resets n_features_in_, classes_ and the label
     # binarizer -- before sample_weight fails.
     Case("nan_in_sample_weight_new_n_features_and_classes", ValueError, ["sample_weight", "NaN"],
-         lambda X, y, w: (np.c_[X, X[:, :1]], (y > 0).astype(int), _put(w, 2, np.nan)),
+         lambda X, y, w: (np.c_[X, X[:, :1]], (y > 0).astype(int), put(w, 2, np.nan)),
          methods=("fit",)),
     Case("sample_weight_2d", ValueError, ["Sample weights must be 1D"],
          lambda X, y, w: (X, y, w[:, None])),
@@ -207,46 +196,11 @@ DATA_CASES = [
          lambda X, y, w: ([[1.0, 2.0, 3.0], [1.0, 2.0]] + X[2:].tolist(), y, None)),
     Case("X_dict", TypeError, ["dict"], lambda X, y, w: ({"a": 1}, y, None)),
     Case("nan_in_X_multilabel", ValueError, ["Input X", "NaN"],
-         lambda X, y, w: (_put(X, (3, 1), np.nan), y, None), target="multilabel"),
+         lambda X, y, w: (put(X, (3, 1), np.nan), y, None), target="multilabel"),
 ]
 
 # ------------------------------------------------------- bad hyperparameters
-_HYPER = [
-    ("hidden_layer_sizes", (0,), ValueError),
-    ("hidden_layer_sizes", (-1,), ValueError),
-    ("hidden_layer_sizes", (5, 0), ValueError),
-    ("hidden_layer_sizes", [4, -2], ValueError),
-    ("hidden_layer_sizes", 0, InvalidParameterError),
-    ("hidden_layer_sizes", -3, InvalidParameterError),
-    ("hidden_layer_sizes", "abc", InvalidParameterError),
-    ("activation", "softmax", InvalidParameterError),
-    ("learning_rate", "foo", InvalidParameterError),
-    ("alpha", -1, InvalidParameterError),
-    ("learning_rate_init", 0, InvalidParameterError),
-    ("learning_rate_init", -0.1, InvalidParameterError),
-    ("momentum", 1.5, InvalidParameterError),
-    ("momentum", -0.1, InvalidParameterError),
-    ("beta_1", 1, InvalidParameterError),
-    ("beta_2", -0.1, InvalidParameterError),
-    ("beta_2", 1.0, InvalidParameterError),
-    ("epsilon", 0, InvalidParameterError),
-    ("validation_fraction", 1, InvalidParameterError),
-    ("validation_fraction", -0.1, InvalidParameterError),
-    ("max_iter", 0, InvalidParameterError),
-    ("max_iter", 1.5, InvalidParameterError),
-    ("batch_size", 0, InvalidParameterError),
-    ("batch_size", "big", InvalidParameterError),
-    ("n_iter_no_change", 0, InvalidParameterError),
-    ("tol", -1, InvalidParameterError),
-    ("power_t", -1, InvalidParameterError),
-    ("max_fun", 0, InvalidParameterError),
-    ("shuffle", "yes", InvalidParameterError),
-    ("nesterovs_momentum", "yes", InvalidParameterError),
-    ("early_stopping", "x", InvalidParameterError),
-    ("warm_start", "x", InvalidParameterError),
-    ("verbose", "loud", InvalidParameterError),
-    ("random_state", "abc", InvalidParameterError),
-]
+_HYPER = HYPER_COMMON
 HYPER_CASES = [
     Case(f"{name}={value!r}", exc, [name], params={name: value}, partial_fit_on_fitted=False)
     for name, value, exc in _HYPER
@@ -445,31 +399,6 @@ def test_fails_like_sklearn(case, method):
 
 
 # ---------------------------------------------------------- loses nothing
-def _public_state(est):
-    return {
-        k: copy.deepcopy(v) for k, v in vars(est).items()
-        if k.endswith("_") and not k.startswith("_")
-    }
-
-
-def _assert_same_state(before, after):
-    assert before.keys() == after.keys()
-    for key, old in before.items():
-        new = after[key]
-        if isinstance(old, list) and old and isinstance(old[0], np.ndarray):
-            assert len(old) == len(new), key
-            for a, b in zip(old, new):
-                assert a.dtype == b.dtype, key
-                np.testing.assert_array_equal(a, b, err_msg=key)
-        elif isinstance(old, np.ndarray):
-            assert isinstance(new, np.ndarray) and new.dtype == old.dtype, key
-            np.testing.assert_array_equal(old, new, err_msg=key)
-        else:
-            assert type(new) is type(old), key
-            np.testing.assert_array_equal(np.asarray(old, dtype=object),
-                                          np.asarray(new, dtype=object), err_msg=key)
-
-
 def _outputs(est):
     return est.predict(X0), est.predict_proba(X0), est.predict_log_proba(X0)
 
@@ -501,7 +430,7 @@ def test_failed_call_on_fitted_model_loses_nothing(case, method):
     twin = _fitted(fastnet.MLPClassifier, case.target, **extra)
     before = _outputs(model)
     classes = model.classes_.copy()
-    state = _public_state(model)
+    state = public_state(model)
     original = model.get_params()
 
     model.set_params(**case.params)
@@ -515,7 +444,7 @@ def test_failed_call_on_fitted_model_loses_nothing(case, method):
         assert new.dtype == old.dtype
         np.testing.assert_array_equal(new, old)
     np.testing.assert_array_equal(model.classes_, classes)
-    _assert_same_state(state, _public_state(model))
+    assert_same_state(state, public_state(model))
     # Label binarizer, optimizer state and random state survived too: training
     # goes on exactly as on the twin.
     _train_on(model, case.target)
@@ -631,7 +560,7 @@ def test_failed_fit_keeps_feature_names():
     df = pd.DataFrame(X0, columns=["a", "b", "c"])
     model = _fit_quietly(fastnet.MLPClassifier(**BASE), df, Y3)
     before = model.predict_proba(df)
-    other = pd.DataFrame(_put(X0, (0, 0), np.nan), columns=["x", "y", "z"])
+    other = pd.DataFrame(put(X0, (0, 0), np.nan), columns=["x", "y", "z"])
     with pytest.raises(ValueError, match="NaN"):
         model.fit(other, Y3)
     # valid X with new names, then a bad sample_weight: names were already reset
@@ -653,9 +582,9 @@ def test_partial_fit_is_missing_on_a_fitted_lbfgs_model():
 
 # -------------------------------------------------------------- predict
 PREDICT_CASES = {
-    "nan_in_X": (_put(X0, (0, 0), np.nan), ValueError, ["NaN"]),
-    "inf_in_X": (_put(X0, (1, 2), np.inf), ValueError, ["infinity"]),
-    "nan_in_sparse_X": (_sparse_with_nan(), ValueError, ["NaN"]),
+    "nan_in_X": (put(X0, (0, 0), np.nan), ValueError, ["NaN"]),
+    "inf_in_X": (put(X0, (1, 2), np.inf), ValueError, ["infinity"]),
+    "nan_in_sparse_X": (sparse_with_nan(X0), ValueError, ["NaN"]),
     "X_1d": (X0[:, 0], ValueError, ["Expected 2D array"]),
     "X_3d": (X0[:, :, None], ValueError, ["dim 3"]),
     "X_scalar": (3.0, ValueError, ["Expected 2D array", "scalar"]),
@@ -733,16 +662,6 @@ def test_loss_is_not_a_classifier_parameter():
 
 
 # --------------------------------------------------- accepted like sklearn
-def _X_sparse():
-    return np.where(np.abs(X0) > 0.5, X0, 0.0)
-
-
-def _readonly(a):
-    a = a.copy()
-    a.flags.writeable = False
-    return a
-
-
 def _fit(X, y, sw=None):
     return [("fit", X, y, {"sample_weight": sw})]
 
@@ -761,13 +680,13 @@ ACCEPTED = {
     "int64_X": lambda: ({}, _fit(np.round(3 * X0).astype(np.int64), Y3)),
     "int32_X": lambda: ({}, _fit(np.round(3 * X0).astype(np.int32), Y3)),
     "bool_X": lambda: ({}, _fit(X0 > 0, Y3)),
-    "sparse_csr": lambda: ({}, _fit(sp.csr_matrix(_X_sparse()), Y3)),
-    "sparse_csc": lambda: ({}, _fit(sp.csc_matrix(_X_sparse()), Y3)),
+    "sparse_csr": lambda: ({}, _fit(sp.csr_matrix(sparsified(X0)), Y3)),
+    "sparse_csc": lambda: ({}, _fit(sp.csc_matrix(sparsified(X0)), Y3)),
     "float32_X": lambda: ({}, _fit(X0.astype(np.float32), Y3)),
     "float32_X_binary": lambda: ({}, _fit(X0.astype(np.float32), YB)),
     "fortran_order": lambda: ({}, _fit(np.asfortranarray(X0), Y3)),
     "non_contiguous": lambda: ({}, _fit(np.repeat(X0, 2, axis=1)[:, ::2], Y3)),
-    "read_only": lambda: ({}, _fit(_readonly(X0), _readonly(Y3))),
+    "read_only": lambda: ({}, _fit(readonly(X0), readonly(Y3))),
     "dataframe_X": lambda: ({}, _fit(pd.DataFrame(X0, columns=["a", "b", "c"]), Y3)),
     "string_labels": lambda: ({}, _fit(X0, _NAMES3[Y3])),
     "string_labels_binary": lambda: ({}, _fit(X0, np.array(["no", "yes"])[YB])),
@@ -795,7 +714,7 @@ ACCEPTED = {
     "sample_weight_some_zero": lambda: ({}, _fit(X0, Y3, np.where(Y3 == 1, 0.0, SW0))),
     "lbfgs_multiclass": lambda: ({"solver": "lbfgs"}, _fit(X0, Y3)),
     "lbfgs_binary_lists": lambda: ({"solver": "lbfgs"}, _fit(X0.tolist(), YB.tolist())),
-    "lbfgs_sparse": lambda: ({"solver": "lbfgs"}, _fit(sp.csr_matrix(_X_sparse()), Y3)),
+    "lbfgs_sparse": lambda: ({"solver": "lbfgs"}, _fit(sp.csr_matrix(sparsified(X0)), Y3)),
     "sgd_string_labels": lambda: ({"solver": "sgd"}, _fit(X0, _NAMES3[Y3])),
     "hidden_layer_sizes_int": lambda: ({"hidden_layer_sizes": 4}, _fit(X0, Y3)),
     "hidden_layer_sizes_list": lambda: ({"hidden_layer_sizes": [4, 3]}, _fit(X0, Y3)),
