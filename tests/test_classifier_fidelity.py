@@ -33,16 +33,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 import fastnet
-from _compare import fit_procedure, record
+import _compare
+from _compare import (assert_same_losses, categories, fit_procedure, max_iter_warning, outcome,
+                      public_fitted)
 from fastnet import MLPClassifier
 
 RTOL64 = 1e-9
 RTOL32 = 1e-4
 RTOL_LBFGS = 1e-6
 
-_MISSING = object()  # an attribute that does not exist
 
-_STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 
 TARGETS = ["binary", "bool", "multiclass", "string", "multilabel"]
 
@@ -83,40 +83,8 @@ def sample_weight(clf_data):
 
 # ------------------------------------------------------------------ helpers
 def fit_both(params, procedure):
-    """Apply ``procedure`` to a fastnet and a scikit-learn classifier built from ``params``.
-
-    Asserts that both raise the same warnings (categories and messages, in order)
-    and print the same stdout.  Returns ``(fastnet_est, sklearn_est, warnings)``.
-    """
-    fn, fn_warnings, fn_out = record(lambda: procedure(MLPClassifier(**params)))
-    sk, sk_warnings, sk_out = record(lambda: procedure(SkMLPClassifier(**params)))
-    assert isinstance(fn, MLPClassifier) and isinstance(sk, SkMLPClassifier)
-    assert fn_warnings == sk_warnings
-    assert fn_out == sk_out
-    return fn, sk, sk_warnings
-
-
-def _outcome(action):
-    """('raised', type, message) or ('returned', value, warnings) of ``action()``."""
-    try:
-        value, recorded, _ = record(action)
-    except Exception as exc:  # noqa: BLE001 - the type is what is compared
-        return ("raised", type(exc), str(exc))
-    return ("returned", value, recorded)
-
-
-def _assert_same_value(name, a, b, rtol):
-    if b is _MISSING or a is _MISSING:
-        assert (a is _MISSING) and (b is _MISSING), f"{name}: present in only one estimator"
-    elif b is None or a is None:
-        assert a is None and b is None, f"{name}: {a!r} vs {b!r}"
-    elif isinstance(b, list):
-        assert isinstance(a, list), f"{name}: {type(a)} is not a list"
-        assert len(a) == len(b), f"{name}: lengths {len(a)} vs {len(b)}"
-        assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                        rtol=rtol, atol=0, err_msg=name)
-    else:
-        assert_allclose(float(a), float(b), rtol=rtol, atol=0, err_msg=name)
+    """:func:`_compare.fit_both` for MLPClassifier against scikit-learn's."""
+    return _compare.fit_both(MLPClassifier, SkMLPClassifier, params, procedure)
 
 
 def _assert_same_classes(fn, sk):
@@ -144,10 +112,7 @@ def assert_same_fit(fn, sk, rtol=RTOL64, coef_rtol=None):
         # larger ones; compare it at the array's scale (about 8 float32 ulps of it).
         atol = 0 if a.dtype == np.float64 else 1e-6 * float(np.abs(b).max())
         assert_allclose(a, b, rtol=coef_rtol, atol=atol, err_msg=f"parameter array {i}")
-    _assert_same_value("loss_", getattr(fn, "loss_", _MISSING), getattr(sk, "loss_", _MISSING),
-                       rtol)
-    for name in _STOCHASTIC_ONLY:
-        _assert_same_value(name, getattr(fn, name, _MISSING), getattr(sk, name, _MISSING), rtol)
+    assert_same_losses(fn, sk, rtol)
 
 
 def assert_same_predictions(fn, sk, X, rtol=RTOL64):
@@ -164,22 +129,6 @@ def assert_same_predictions(fn, sk, X, rtol=RTOL64):
     assert fn_log.shape == sk_log.shape
     assert fn_log.dtype == sk_log.dtype
     assert_allclose(fn_log, sk_log, rtol=rtol, atol=0, err_msg="predict_log_proba")
-
-
-def _categories(recorded):
-    return [category for category, _ in recorded]
-
-
-def _max_iter_warning(max_iter):
-    return (
-        ConvergenceWarning,
-        "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
-        "hasn't converged yet." % max_iter,
-    )
-
-
-def _public_fitted(est):
-    return {k for k in vars(est) if k.endswith("_") and not k.startswith("_")}
 
 
 def _quiet_fit(est, *args, **kwargs):
@@ -209,12 +158,12 @@ def test_targets_and_solvers(clf_data, target, solver):
     out_activation, n_outputs, classes = _EXPECTED_OUTPUTS[target]
     assert sk.out_activation_ == out_activation and sk.n_outputs_ == n_outputs
     assert list(sk.classes_) == classes
-    assert _categories(recorded) == [ConvergenceWarning]
+    assert categories(recorded) == [ConvergenceWarning]
     if solver == "lbfgs":
         assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS)
         assert_same_predictions(fn, sk, X, rtol=RTOL_LBFGS)
     else:
-        assert recorded == [_max_iter_warning(12)]
+        assert recorded == [max_iter_warning(12)]
         assert_same_fit(fn, sk)
         assert_same_predictions(fn, sk, X)
     if target == "bool":
@@ -262,7 +211,7 @@ def test_column_vector_y_warns_like_sklearn(clf_data):
     y = targets["multiclass"].reshape(-1, 1)
     params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
     fn, sk, recorded = fit_both(params, fit_procedure(X, y))
-    assert DataConversionWarning in _categories(recorded)
+    assert DataConversionWarning in categories(recorded)
     assert_same_fit(fn, sk)
     assert fn.predict(X).shape == (X.shape[0],)
 
@@ -374,8 +323,8 @@ def test_early_stopping_validation_set_too_small(clf_data):
     X, targets = clf_data
     params = dict(early_stopping=True, validation_fraction=0.01, max_iter=3, random_state=0)
     X_small, y_small = X[:60], targets["binary"][:60]
-    fn = _outcome(lambda: MLPClassifier(**params).fit(X_small, y_small))
-    sk = _outcome(lambda: SkMLPClassifier(**params).fit(X_small, y_small))
+    fn = outcome(lambda: MLPClassifier(**params).fit(X_small, y_small))
+    sk = outcome(lambda: SkMLPClassifier(**params).fit(X_small, y_small))
     assert sk[0] == "raised"
     assert fn == sk
 
@@ -460,8 +409,8 @@ def test_partial_fit_multilabel(clf_data):
 def test_partial_fit_without_classes_on_first_call_raises_like_sklearn(clf_data):
     X, targets = clf_data
     y = targets["multiclass"]
-    fn = _outcome(lambda: MLPClassifier(random_state=0).partial_fit(X, y))
-    sk = _outcome(lambda: SkMLPClassifier(random_state=0).partial_fit(X, y))
+    fn = outcome(lambda: MLPClassifier(random_state=0).partial_fit(X, y))
+    sk = outcome(lambda: SkMLPClassifier(random_state=0).partial_fit(X, y))
     assert sk[0] == "raised" and sk[1] is ValueError
     assert fn == sk
 
@@ -474,8 +423,8 @@ def test_partial_fit_unseen_label_raises_like_sklearn(clf_data):
     sk = SkMLPClassifier(**params).partial_fit(X, y, classes=[0, 1, 2])
     y_new = y.copy()
     y_new[:5] = 7
-    fn_outcome = _outcome(lambda: fn.partial_fit(X, y_new))
-    sk_outcome = _outcome(lambda: sk.partial_fit(X, y_new))
+    fn_outcome = outcome(lambda: fn.partial_fit(X, y_new))
+    sk_outcome = outcome(lambda: sk.partial_fit(X, y_new))
     assert sk_outcome[0] == "raised" and sk_outcome[1] is ValueError
     assert fn_outcome == sk_outcome
     # A refused call changes nothing: both carry on alike.
@@ -490,8 +439,8 @@ def test_partial_fit_classes_on_later_call_must_match(clf_data):
     y = targets["multiclass"]
     fn = MLPClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
     sk = SkMLPClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
-    fn_outcome = _outcome(lambda: fn.partial_fit(X, y, classes=[0, 1, 2, 3]))
-    sk_outcome = _outcome(lambda: sk.partial_fit(X, y, classes=[0, 1, 2, 3]))
+    fn_outcome = outcome(lambda: fn.partial_fit(X, y, classes=[0, 1, 2, 3]))
+    sk_outcome = outcome(lambda: sk.partial_fit(X, y, classes=[0, 1, 2, 3]))
     assert sk_outcome[0] == "raised"
     assert fn_outcome == sk_outcome
 
@@ -514,8 +463,8 @@ def test_partial_fit_after_fit(clf_data):
 def test_partial_fit_with_early_stopping_raises(clf_data):
     X, targets = clf_data
     y = targets["binary"]
-    fn = _outcome(lambda: MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[3, 8]))
-    sk = _outcome(lambda: SkMLPClassifier(early_stopping=True).partial_fit(X, y, classes=[3, 8]))
+    fn = outcome(lambda: MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[3, 8]))
+    sk = outcome(lambda: SkMLPClassifier(early_stopping=True).partial_fit(X, y, classes=[3, 8]))
     assert sk[0] == "raised"
     assert fn == sk
 
@@ -525,8 +474,8 @@ def test_partial_fit_unavailable_for_lbfgs():
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
     assert hasattr(MLPClassifier(solver="sgd"), "partial_fit")
     assert hasattr(MLPClassifier(solver="adam"), "partial_fit")
-    fn = _outcome(lambda: MLPClassifier(solver="lbfgs").partial_fit)
-    sk = _outcome(lambda: SkMLPClassifier(solver="lbfgs").partial_fit)
+    fn = outcome(lambda: MLPClassifier(solver="lbfgs").partial_fit)
+    sk = outcome(lambda: SkMLPClassifier(solver="lbfgs").partial_fit)
     assert sk[0] == "raised" and sk[1] is AttributeError
     assert fn == sk
 
@@ -547,7 +496,7 @@ def test_warm_start_same_classes_continues(clf_data, target, solver):
         return est.set_params(warm_start=True, max_iter=7).fit(X[rows], y[rows])
 
     fn, sk, recorded = fit_both(params, procedure)
-    assert _categories(recorded) == [ConvergenceWarning, ConvergenceWarning]
+    assert categories(recorded) == [ConvergenceWarning, ConvergenceWarning]
     if solver == "lbfgs":
         assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS)
         assert_same_predictions(fn, sk, X, rtol=RTOL_LBFGS)
@@ -570,8 +519,8 @@ def test_warm_start_with_different_classes_raises_like_sklearn(clf_data, case):
     params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, warm_start=True)
     fn = _quiet_fit(MLPClassifier(**params), X, y)
     sk = _quiet_fit(SkMLPClassifier(**params), X, y)
-    fn_outcome = _outcome(lambda: fn.fit(X, y_new))
-    sk_outcome = _outcome(lambda: sk.fit(X, y_new))
+    fn_outcome = outcome(lambda: fn.fit(X, y_new))
+    sk_outcome = outcome(lambda: sk.fit(X, y_new))
     assert sk_outcome[0] == "raised" and sk_outcome[1] is ValueError
     assert fn_outcome == sk_outcome
     # nothing changed: the classifiers still agree
@@ -782,5 +731,5 @@ def test_public_fitted_attributes_match(clf_data, params):
     X, targets = clf_data
     params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **params)
     fn, sk, _ = fit_both(params, fit_procedure(X, targets["multiclass"]))
-    assert _public_fitted(fn) == _public_fitted(sk)
-    assert {"coefs_", "intercepts_", "n_iter_", "loss_", "classes_"} <= _public_fitted(sk)
+    assert public_fitted(fn) == public_fitted(sk)
+    assert {"coefs_", "intercepts_", "n_iter_", "loss_", "classes_"} <= public_fitted(sk)

@@ -29,7 +29,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import fastnet
-from _compare import fit_procedure, record
+import _compare
+from _compare import (STOCHASTIC_ONLY, assert_same_losses, categories, fit_procedure,
+                      max_iter_warning, outcome, public_fitted)
 from fastnet import MLPRegressor
 
 RTOL64 = 1e-9
@@ -39,9 +41,7 @@ RTOL_LBFGS_COEF = 1e-6
 # (~1e-7), so an output that cancels to ~1e-3 can differ by more than rtol 1e-4.
 PRED_ATOL32 = 1e-6
 
-_MISSING = object()  # an attribute that does not exist
 
-_STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 
 
 # ----------------------------------------------------------------- fixtures
@@ -60,31 +60,8 @@ def y_counts(regression_data):
 
 # ------------------------------------------------------------------ helpers
 def fit_both(params, procedure):
-    """Apply ``procedure`` to a fastnet and a scikit-learn estimator built from ``params``.
-
-    Asserts that both raise the same warnings (categories and messages, in order)
-    and print the same stdout.  Returns ``(fastnet_est, sklearn_est, warnings)``.
-    """
-    fn, fn_warnings, fn_out = record(lambda: procedure(MLPRegressor(**params)))
-    sk, sk_warnings, sk_out = record(lambda: procedure(SkMLPRegressor(**params)))
-    assert isinstance(fn, MLPRegressor) and isinstance(sk, SkMLPRegressor)
-    assert fn_warnings == sk_warnings
-    assert fn_out == sk_out
-    return fn, sk, sk_warnings
-
-
-def _assert_same_value(name, a, b, rtol):
-    if b is _MISSING or a is _MISSING:
-        assert (a is _MISSING) and (b is _MISSING), f"{name}: present in only one estimator"
-    elif b is None or a is None:
-        assert a is None and b is None, f"{name}: {a!r} vs {b!r}"
-    elif isinstance(b, list):
-        assert isinstance(a, list), f"{name}: {type(a)} is not a list"
-        assert len(a) == len(b), f"{name}: lengths {len(a)} vs {len(b)}"
-        assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                        rtol=rtol, atol=0, err_msg=name)
-    else:
-        assert_allclose(float(a), float(b), rtol=rtol, atol=0, err_msg=name)
+    """:func:`_compare.fit_both` for MLPRegressor against scikit-learn's."""
+    return _compare.fit_both(MLPRegressor, SkMLPRegressor, params, procedure)
 
 
 def assert_same_fit(fn, sk, rtol=RTOL64, coef_rtol=None):
@@ -102,38 +79,10 @@ def assert_same_fit(fn, sk, rtol=RTOL64, coef_rtol=None):
         assert a.shape == b.shape, f"parameter array {i}"
         assert a.dtype == b.dtype, f"parameter array {i}"
         assert_allclose(a, b, rtol=coef_rtol, atol=0, err_msg=f"parameter array {i}")
-    _assert_same_value("loss_", getattr(fn, "loss_", _MISSING), getattr(sk, "loss_", _MISSING),
-                       rtol)
-    for name in _STOCHASTIC_ONLY:
-        _assert_same_value(name, getattr(fn, name, _MISSING), getattr(sk, name, _MISSING), rtol)
+    assert_same_losses(fn, sk, rtol)
     if hasattr(sk, "_optimizer"):
         assert_allclose(fn._optimizer.learning_rate, sk._optimizer.learning_rate, rtol=rtol,
                         atol=0, err_msg="_optimizer.learning_rate")
-
-
-def _categories(recorded):
-    return [category for category, _ in recorded]
-
-
-def _max_iter_warning(max_iter):
-    return (
-        ConvergenceWarning,
-        "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
-        "hasn't converged yet." % max_iter,
-    )
-
-
-def _public_fitted(est):
-    return {k for k in vars(est) if k.endswith("_") and not k.startswith("_")}
-
-
-def _outcome(action):
-    """('raised', type, message) or ('returned', value, warnings) of ``action()``."""
-    try:
-        value, recorded, _ = record(action)
-    except Exception as exc:  # noqa: BLE001 - the type is what is compared
-        return ("raised", type(exc), str(exc))
-    return ("returned", value, recorded)
 
 
 # ------------------------------------------- optimizers and activations
@@ -153,7 +102,7 @@ def test_activation_and_optimizer(regression_data, activation, optimizer):
                   batch_size=40, learning_rate_init=0.02, random_state=0,
                   **_OPTIMIZERS[optimizer])
     fn, sk, recorded = fit_both(params, fit_procedure(X, y))
-    assert recorded == [_max_iter_warning(12)]
+    assert recorded == [max_iter_warning(12)]
     assert_same_fit(fn, sk)
 
 
@@ -214,7 +163,7 @@ def test_batch_size_larger_than_n_warns_and_clips(regression_data):
     params = dict(batch_size=500, hidden_layer_sizes=(4,), learning_rate_init=0.01,
                   max_iter=6, random_state=2)
     fn, sk, recorded = fit_both(params, fit_procedure(X, y))
-    assert _categories(recorded) == [UserWarning, ConvergenceWarning]
+    assert categories(recorded) == [UserWarning, ConvergenceWarning]
     assert "batch_size" in recorded[0][1]
     assert_same_fit(fn, sk)
     # Clipped to n: the same numbers as batch_size=n.
@@ -258,8 +207,8 @@ def test_early_stopping_restores_best_weights(regression_data, solver):
 def test_early_stopping_validation_set_too_small(regression_data):
     X, y, _ = regression_data
     params = dict(early_stopping=True, validation_fraction=0.01, max_iter=3, random_state=0)
-    fn = _outcome(lambda: MLPRegressor(**params).fit(X[:50], y[:50]))
-    sk = _outcome(lambda: SkMLPRegressor(**params).fit(X[:50], y[:50]))
+    fn = outcome(lambda: MLPRegressor(**params).fit(X[:50], y[:50]))
+    sk = outcome(lambda: SkMLPRegressor(**params).fit(X[:50], y[:50]))
     assert sk[0] == "raised"
     assert fn == sk
 
@@ -350,14 +299,14 @@ def test_lbfgs(regression_data, params):
     params = dict(solver="lbfgs", random_state=0, **params)
     fn, sk, recorded = fit_both(params, fit_procedure(X, y))
     if "max_fun" in params:
-        assert _categories(recorded) == [ConvergenceWarning]
+        assert categories(recorded) == [ConvergenceWarning]
         assert "F,G EVALUATIONS" in recorded[0][1]
     elif params["max_iter"] == 200:
         assert sk.n_iter_ < 200 and recorded == []
     else:
-        assert _categories(recorded) == [ConvergenceWarning]
+        assert categories(recorded) == [ConvergenceWarning]
     assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS_COEF)
-    for name in _STOCHASTIC_ONLY:
+    for name in STOCHASTIC_ONLY:
         assert not hasattr(sk, name)
         assert not hasattr(fn, name), name
     assert fn.t_ == sk.t_ == 0
@@ -372,7 +321,7 @@ def test_lbfgs_sample_weight_and_warm_start(regression_data, sample_weight):
         return est.set_params(warm_start=True, max_iter=8).fit(X, y, sample_weight=sample_weight)
 
     fn, sk, recorded = fit_both(params, procedure)
-    assert _categories(recorded) == [ConvergenceWarning, ConvergenceWarning]
+    assert categories(recorded) == [ConvergenceWarning, ConvergenceWarning]
     assert_same_fit(fn, sk, coef_rtol=RTOL_LBFGS_COEF)
 
 
@@ -431,8 +380,8 @@ def test_partial_fit_after_fit_keeps_optimizer(regression_data):
 
 def test_partial_fit_with_early_stopping_raises(regression_data):
     X, y, _ = regression_data
-    fn = _outcome(lambda: MLPRegressor(early_stopping=True).partial_fit(X, y))
-    sk = _outcome(lambda: SkMLPRegressor(early_stopping=True).partial_fit(X, y))
+    fn = outcome(lambda: MLPRegressor(early_stopping=True).partial_fit(X, y))
+    sk = outcome(lambda: SkMLPRegressor(early_stopping=True).partial_fit(X, y))
     assert sk[0] == "raised"
     assert fn == sk
 
@@ -466,7 +415,7 @@ def test_warm_start_continues_weights_and_restarts_optimizer(regression_data, so
         return est.set_params(warm_start=True, max_iter=8).fit(X, y)
 
     fn, sk, recorded = fit_both(params, procedure)
-    assert recorded == [_max_iter_warning(5), _max_iter_warning(8)]
+    assert recorded == [max_iter_warning(5), max_iter_warning(8)]
     assert sk.n_iter_ == 8 and len(sk.loss_curve_) == 13
     n_train = X.shape[0] - (int(np.ceil(0.1 * X.shape[0])) if early_stopping else 0)
     assert sk.t_ == 13 * n_train
@@ -643,21 +592,21 @@ def test_dataframe_feature_names(regression_data):
     assert fn.feature_names_in_.dtype == sk.feature_names_in_.dtype
 
     # Same columns, same order: no warning, same predictions.
-    same = (_outcome(lambda: fn.predict(df)), _outcome(lambda: sk.predict(df)))
+    same = (outcome(lambda: fn.predict(df)), outcome(lambda: sk.predict(df)))
     assert same[0][0] == same[1][0] == "returned"
     assert same[0][2] == same[1][2] == []
     assert_allclose(same[0][1], same[1][1], rtol=RTOL64, atol=0)
 
     # Columns reordered: scikit-learn raises; fastnet must raise the same.
     reordered = df[columns[::-1]]
-    fn_outcome = _outcome(lambda: fn.predict(reordered))
-    sk_outcome = _outcome(lambda: sk.predict(reordered))
+    fn_outcome = outcome(lambda: fn.predict(reordered))
+    sk_outcome = outcome(lambda: sk.predict(reordered))
     assert sk_outcome[0] == "raised"
     assert fn_outcome == sk_outcome
 
     # No names at predict: the same UserWarning.
-    fn_outcome = _outcome(lambda: fn.predict(X))
-    sk_outcome = _outcome(lambda: sk.predict(X))
+    fn_outcome = outcome(lambda: fn.predict(X))
+    sk_outcome = outcome(lambda: sk.predict(X))
     assert sk_outcome[0] == fn_outcome[0] == "returned"
     assert sk_outcome[2] and fn_outcome[2] == sk_outcome[2]
 
@@ -704,5 +653,5 @@ def test_public_fitted_attributes_match(regression_data, params):
     X, y, _ = regression_data
     params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **params)
     fn, sk, _ = fit_both(params, fit_procedure(X, y))
-    assert _public_fitted(fn) == _public_fitted(sk)
-    assert {"coefs_", "intercepts_", "n_iter_", "loss_"} <= _public_fitted(sk)
+    assert public_fitted(fn) == public_fitted(sk)
+    assert {"coefs_", "intercepts_", "n_iter_", "loss_"} <= public_fitted(sk)
