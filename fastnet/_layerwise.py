@@ -17,42 +17,17 @@ is ``1 / (1 + exp(-z))``, softmax subtracts the row maximum); only the
 scikit-learn's predictions use.
 """
 
-import numpy as np
-
 from .kernels import activations as _act
+from .kernels import registry as _registry
 
 __all__ = ["MIN_ROWS", "worthwhile", "forward"]
 
 # Below this many rows the single compiled call wins (no per-layer Python).
 MIN_ROWS = 64
 
-
-def _tanh(Z, b):
-    Z += b
-    np.tanh(Z, out=Z)
-
-
-def _logistic(Z, b):
-    Z += b
-    np.negative(Z, out=Z)
-    np.exp(Z, out=Z)
-    Z += 1
-    np.reciprocal(Z, out=Z)
-
-
-def _exp(Z, b):
-    Z += b
-    np.exp(Z, out=Z)
-
-
-def _softmax(Z, b):
-    Z += b
-    Z -= Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
-
-
-_UFUNC_ACTIVATIONS = {"tanh": _tanh, "logistic": _logistic, "exp": _exp, "softmax": _softmax}
+# The activations with a NumPy (ufunc) forward pass in the registry.
+_UFUNC_ACTIVATIONS = {name: a.numpy_forward for name, a in _registry.ACTIVATIONS.items()
+                      if a.numpy_forward is not None}
 
 
 def worthwhile(net, n_rows):
@@ -91,7 +66,7 @@ def forward(net, X):
         Z = A @ W
         activate = _UFUNC_ACTIVATIONS.get(name)
         if activate is None:
-            _act.bias_activation_forward(Z, b, _act.CODES[name])
+            _act.bias_activation_forward(Z, b, _registry.ACTIVATION_CODES[name])
         else:
             activate(Z, b)
         A = Z

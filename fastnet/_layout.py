@@ -1,6 +1,6 @@
 """Where each layer's weights and intercepts sit in a flat parameter buffer."""
 
-import numpy as np
+from .kernels.groups import layout_of
 
 __all__ = ["Layout", "LayeredArray"]
 
@@ -25,6 +25,8 @@ class Layout:
         Number of weights.
     n_params : int
         Weights plus intercepts.
+    group : fastnet.kernels.groups.Layout
+        The same table as the kernels' typed ``Layout`` argument group.
     n_layers : int
         Number of weight layers (hidden layers + 1).
     n_features : int
@@ -34,19 +36,17 @@ class Layout:
     """
 
     def __init__(self, layer_units):
-        self.units = np.asarray(layer_units, dtype=np.int64)
-        fan_in, fan_out = self.units[:-1], self.units[1:]
-        coef_sizes = fan_in * fan_out
-        self.coef_offsets = np.concatenate([[0], np.cumsum(coef_sizes)[:-1]]).astype(np.int64)
-        self.n_coef = int(coef_sizes.sum())
-        self.intercept_offsets = (
-            self.n_coef + np.concatenate([[0], np.cumsum(fan_out)[:-1]])
-        ).astype(np.int64)
-        self.n_params = self.n_coef + int(fan_out.sum())
+        # The kernels' Layout group, built once: every kernel call passes it as is.
+        self.group = layout_of(layer_units)
+        self.units = self.group.units
+        self.coef_offsets = self.group.coef_off
+        self.intercept_offsets = self.group.icpt_off
+        self.n_coef = self.group.n_coef
         # Plain attributes, not properties: the lean predict path reads them per call.
+        self.n_params = self.n_coef + int(self.units[1:].sum())
         self.n_layers = len(self.units) - 1  # weight layers (hidden layers + 1)
         self.n_features = int(self.units[0])
-        self.activation_size = int(fan_out.sum())  # workspace elements per sample row
+        self.activation_size = int(self.units[1:].sum())  # workspace elements per sample row
 
     def shapes(self):
         """Yield ``(coef_shape, intercept_shape)`` for each layer."""

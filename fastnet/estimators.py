@@ -17,9 +17,11 @@ from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .kernels import registry as _registry
 from .network import Network
 from .training import fit_lbfgs, fit_stochastic
 
@@ -28,6 +30,22 @@ __all__ = ["MLPRegressor", "MLPClassifier"]
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Input dtypes the lean predict path takes as they are (see BaseMLP._lean_forward).
 _LEAN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+# The output activation each loss pairs with (the registry's canonical pairs, inverted).
+_OUTPUT_OF_LOSS = {loss: name for name, loss in _registry.CANONICAL_LOSS.items()}
+
+
+def _str_options(names, sklearn_constraints):
+    """The constraint list for a string parameter whose options come from the registry.
+
+    scikit-learn's own constraint object is reused when it names exactly the same
+    options, so that the error message lists them in scikit-learn's order.
+    """
+    for constraint in sklearn_constraints:
+        if isinstance(constraint, StrOptions) and constraint.options == set(names):
+            return list(sklearn_constraints)
+    return [StrOptions(set(names))]
 
 
 def _dense(X):
@@ -40,6 +58,8 @@ class BaseMLP(BaseEstimator):
 
     _parameter_constraints: dict = dict(_SkMLPRegressor._parameter_constraints)
     _parameter_constraints.pop("loss")
+    _parameter_constraints["activation"] = _str_options(
+        _registry.HIDDEN_ACTIVATIONS, _SkMLPRegressor._parameter_constraints["activation"])
 
     # ------------------------------------------------------------ network
     def _network_for_attributes(self):
@@ -420,7 +440,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     array([ 1.8, 32. ])
     """
 
-    _parameter_constraints: dict = dict(_SkMLPRegressor._parameter_constraints)
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "loss": _str_options(_registry.losses_for("MLPRegressor"),
+                             _SkMLPRegressor._parameter_constraints["loss"]),
+    }
 
     def __init__(
         self,
@@ -476,7 +500,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.max_fun = max_fun
 
     def _output_activation(self):
-        return "exp" if self.loss == "poisson" else "identity"
+        # The output activation whose canonical loss is ``loss`` (identity / exp).
+        return _OUTPUT_OF_LOSS[self.loss]
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

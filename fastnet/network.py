@@ -20,43 +20,34 @@ from sklearn.utils import check_random_state
 
 from . import _layerwise
 from ._layout import LayeredArray, Layout
-from .kernels import activations as _act
 from .kernels import dense as _dense
 from .kernels import epoch as _epoch
-from .kernels import losses as _losses
+from .kernels import groups as _groups
+from .kernels import registry as _registry
 
 __all__ = ["Network", "CANONICAL_LOSS"]
 
 # The loss each output activation pairs with; the pair makes dLoss/dZ = out - y.
-CANONICAL_LOSS = {
-    "identity": "squared_error",
-    "exp": "poisson",
-    "softmax": "log_loss",
-    "logistic": "binary_log_loss",
-}
+CANONICAL_LOSS = _registry.CANONICAL_LOSS
 
 
-# Placeholder MT19937 state for runs without shuffling (one type, no recompiles).
-_NO_SHUFFLE = (np.zeros(624, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+def _workspace(layout, rows, n_outputs, dtype, gather=True, grad=None):
+    """The kernels' ``Work`` group: per-batch buffers for ``rows`` rows.
 
-
-class _Workspace:
-    """Per-batch buffers for the kernels, allocated once and reused."""
-
-    def __init__(self, layout, batch_size, n_features, n_outputs, dtype):
-        self.batch_size = batch_size
-        self.dtype = dtype
-        rows = batch_size
-        self.x = np.empty(rows * n_features, dtype=dtype)
-        self.y = np.empty(rows * n_outputs, dtype=dtype)
-        self.sw = np.empty(rows, dtype=dtype)
-        self.acts = np.empty(rows * layout.activation_size, dtype=dtype)
-        self.deltas = np.empty(rows * layout.activation_size, dtype=dtype)
-        self.col_sum = np.empty(n_outputs, dtype=dtype)
-        self.grad = np.empty(layout.n_params, dtype=dtype)
-
-    def fits(self, batch_size, dtype):
-        return batch_size <= self.batch_size and dtype == self.dtype
+    ``gather=False`` leaves out the gather buffers (empty): a whole-data batch
+    (``loss_and_grad``, L-BFGS) reads X, Y and the weights where they are.
+    ``grad`` replaces the freshly allocated gradient buffer.
+    """
+    gathered = rows if gather else 0
+    return _groups.Work(
+        x=np.empty(gathered * layout.n_features, dtype=dtype),
+        y=np.empty(gathered * n_outputs, dtype=dtype),
+        sw=np.empty(gathered, dtype=dtype),
+        acts=np.empty(rows * layout.activation_size, dtype=dtype),
+        deltas=np.empty(rows * layout.activation_size, dtype=dtype),
+        col_sum=np.empty(n_outputs, dtype=dtype),
+        grad=np.empty(layout.n_params, dtype=dtype) if grad is None else grad,
+    )
 
 
 class Network:
@@ -143,9 +134,9 @@ class Network:
             raise ValueError(
                 f"layer_units needs at least an input and an output width, all >= 1; got {units}"
             )
-        if activation not in _act.HIDDEN_ACTIVATIONS:
+        if activation not in _registry.HIDDEN_ACTIVATIONS:
             raise ValueError(
-                f"activation must be one of {_act.HIDDEN_ACTIVATIONS}; got {activation!r}"
+                f"activation must be one of {_registry.HIDDEN_ACTIVATIONS}; got {activation!r}"
             )
         if output_activation not in CANONICAL_LOSS:
             raise ValueError(
@@ -174,6 +165,9 @@ class Network:
         self.layout = Layout(units)
         self.params = LayeredArray(self.layout, np.zeros(self.layout.n_params, dtype=dtype))
         self._workspace = None
+        self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
+                                    _registry.ACTIVATION_CODES[output_activation],
+                                    _registry.LOSS_CODES[loss])
 
     # ------------------------------------------------------------------ state
     @property
@@ -192,7 +186,8 @@ class Network:
     def initialize(self, random_state=None):
         """Draw new weights: U(-b, b), b = sqrt(f / (fan_in + fan_out)).
 
-        ``f`` is 2 for logistic hidden layers and 6 otherwise, biases too; per
+        ``f`` is the hidden activation's ``init_factor`` in the registry (2 for
+        logistic, 6 otherwise, as scikit-learn's), biases too; per
         layer the weights are drawn first, then the intercepts, in float64 and
         then cast, exactly as scikit-learn's ``_init_coef``.
 
@@ -201,7 +196,7 @@ class Network:
         random_state : int, RandomState instance or None
         """
         rng = check_random_state(random_state)
-        factor = 2.0 if self.activation == "logistic" else 6.0
+        factor = _registry.ACTIVATIONS[self.activation].init_factor
         for coef, intercept in zip(self.params.coefs, self.params.intercepts):
             fan_in, fan_out = coef.shape
             bound = np.sqrt(factor / (fan_in + fan_out))
@@ -228,18 +223,11 @@ class Network:
         self.params = LayeredArray(self.layout, flat)
 
     # -------------------------------------------------------------- kernels
-    @property
-    def _codes(self):
-        return (
-            _act.CODES[self.activation],
-            _act.CODES[self.output_activation],
-            _losses.CODES[self.loss],
-        )
-
     def _workspace_for(self, batch_size):
+        """A ``Work`` group for batches of up to ``batch_size`` rows (kept between calls)."""
         ws = self._workspace
-        if ws is None or not ws.fits(batch_size, self.dtype):
-            ws = _Workspace(self.layout, batch_size, self.n_features, self.n_outputs, self.dtype)
+        if ws is None or ws.sw.shape[0] < batch_size or ws.sw.dtype != self.dtype:
+            ws = _workspace(self.layout, batch_size, self.n_outputs, self.dtype)
             self._workspace = ws
         return ws
 
@@ -291,12 +279,9 @@ class Network:
         """:meth:`forward` for an input already of the right dtype and layout."""
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X)
-        hidden, out, _ = self._codes
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
-        layout = self.layout
-        result = _dense.dense_forward(self.params.flat, layout.units, layout.coef_offsets,
-                                      layout.intercept_offsets, X, acts, hidden, out)
-        return result if layout.n_layers == 1 else result.copy()
+        result = _dense.dense_forward(self.params.flat, self.layout.group, self._codes, X, acts)
+        return result if self.layout.n_layers == 1 else result.copy()
 
     def _forward_if_finite(self, X):
         """:meth:`forward` of a 2-D float ndarray with ``n_features`` columns, or None.
@@ -320,10 +305,8 @@ class Network:
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
         layout = self.layout
         acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
-        hidden, out, _ = self._codes
-        result = _dense.dense_forward_if_finite(self.params.flat, layout.units,
-                                                layout.coef_offsets, layout.intercept_offsets,
-                                                X, acts, hidden, out)
+        result = _dense.dense_forward_if_finite(self.params.flat, layout.group, self._codes, X,
+                                                acts)
         if result.shape[0] != X.shape[0]:
             return None
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
@@ -365,17 +348,11 @@ class Network:
 
     def _loss_and_grad(self, X, Y, sw, has_sw, alpha, grad):
         """:meth:`loss_and_grad` on normalized arrays, writing into ``grad``."""
-        n = X.shape[0]
-        hidden, out, loss_code = self._codes
-        layout = self.layout
-        acts = np.empty(n * layout.activation_size, dtype=self.dtype)
-        deltas = np.empty_like(acts)
-        col_sum = np.empty(self.n_outputs, dtype=self.dtype)
-        loss = _epoch.batch_loss_and_grad(
-            self.params.flat, grad, layout.units, layout.coef_offsets,
-            layout.intercept_offsets, layout.n_coef, X, Y, sw, has_sw, acts, deltas, col_sum,
-            hidden, out, loss_code, self.dtype.type(alpha),
-        )
+        work = _workspace(self.layout, X.shape[0], self.n_outputs, self.dtype, gather=False,
+                          grad=grad)
+        loss = _epoch.batch_loss_and_grad(self.params.flat, grad, self.layout.group, self._codes,
+                                          _groups.Data(X, Y, sw, has_sw), work,
+                                          self.dtype.type(alpha))
         return float(loss)
 
     def train_epoch(self, X, y, optimizer, *, batch_size=200, sample_weight=None, alpha=0.0,
@@ -414,49 +391,36 @@ class Network:
                 raise ValueError(f"order must hold {n} sample indices in [0, {n})")
             order = np.ascontiguousarray(order)
         batch_size = int(np.clip(batch_size, 1, n))
-        accumulated = self._run_epoch(X, Y, sw, has_sw, order, batch_size, optimizer, alpha)
-        return accumulated / n
+        plan = _groups.plan(1, batch_size)
+        self._run_epochs(_groups.Data(X, Y, sw, has_sw), optimizer, alpha,
+                         _groups.no_shuffle(order), plan)
+        return plan.losses[0] / n
 
-    def _run_epoch(self, X, Y, sw, has_sw, order, batch_size, optimizer, alpha):
-        """:meth:`train_epoch` on normalized arrays; returns the summed loss."""
-        return self._run_epochs(1, X, Y, sw, has_sw, order, batch_size, optimizer, alpha)[0]
-
-    def _run_epochs(self, n_epochs, X, Y, sw, has_sw, order, batch_size, optimizer, alpha,
-                    mt_state=None):
-        """Several epochs in one compiled call, on normalized arrays.
+    def _run_epochs(self, data, optimizer, alpha, shuffle, plan):
+        """One compiled call of the epoch kernel, on normalized arrays.
 
         Parameters
         ----------
-        n_epochs : int
-        X, Y, sw, has_sw : ndarray, bool
+        data : fastnet.kernels.groups.Data
             C-contiguous, writable, in the network's dtype.
-        order : ndarray of int64, shape (n_samples,)
-            The sample order; with ``mt_state`` it is reshuffled in place
-            before each epoch.
-        batch_size : int
         optimizer : SGD or Adam
+            Its state and step count are advanced.
         alpha : float
-        mt_state : tuple of (ndarray of uint32 (624,), ndarray of int64 (1,)), optional
-            A ``RandomState``'s MT19937 key and position, advanced in place by
-            the shuffles; None keeps ``order`` as it is.
+            L2 strength.
+        shuffle : fastnet.kernels.groups.Shuffle
+            The sample order, reshuffled in place before each epoch when enabled.
+        plan : fastnet.kernels.groups.Plan
+            How much to train; receives the completed epochs' summed losses and
+            where an unfinished epoch resumes.
 
         Returns
         -------
-        summed : ndarray of float64, shape (n_epochs,)
-            Each epoch's sum of batch loss times batch length.
+        n_done : int
+            Epochs completed by this call (``plan.losses[:n_done]``).
         """
-        hidden, out, loss_code = self._codes
-        layout = self.layout
-        ws = self._workspace_for(batch_size)
-        state = optimizer.bind(layout.n_params, self.dtype)
-        key, pos = _NO_SHUFFLE if mt_state is None else mt_state
-        summed = np.empty(n_epochs)
-        t = _epoch.run_epochs(
-            n_epochs, mt_state is not None, key, pos, order, X, Y, sw, has_sw, batch_size,
-            self.params.flat, ws.grad, layout.units, layout.coef_offsets,
-            layout.intercept_offsets, layout.n_coef, hidden, out, loss_code,
-            self.dtype.type(alpha), optimizer.code, state, optimizer.hyper(), optimizer.t, ws.x,
-            ws.y, ws.sw, ws.acts, ws.deltas, ws.col_sum, summed,
-        )
-        optimizer.after_epoch(t)
-        return summed
+        ws = self._workspace_for(plan.batch_size)
+        opt = optimizer.group(self.layout.n_params, self.dtype, alpha)
+        n_done = _epoch.run_epochs(self.params.flat, self.layout.group, self._codes, data, ws,
+                                   opt, shuffle, plan)
+        optimizer.after_epoch(int(opt.step[0]))
+        return int(n_done)

@@ -8,7 +8,7 @@ same stopping decisions (``trigger_stopping``).  The per-parameter state is one
 
 import numpy as np
 
-from .kernels import epoch as _epoch
+from .kernels import groups as _groups
 
 __all__ = ["SGD", "Adam"]
 
@@ -46,9 +46,30 @@ class _Optimizer:
 
     def hyper(self):
         """The float64 hyperparameter vector the epoch kernel reads."""
-        h = np.zeros(_epoch.N_HYPER)
-        h[_epoch.H_LEARNING_RATE] = self.learning_rate
+        h = np.zeros(_groups.N_HYPER)
+        h[_groups.H_LEARNING_RATE] = self.learning_rate
         return h
+
+    def group(self, n_params, dtype, alpha):
+        """The kernels' ``Optimizer`` group over this optimizer's state.
+
+        Parameters
+        ----------
+        n_params : int
+        dtype : numpy dtype
+            The parameters' dtype.
+        alpha : float
+            L2 strength (cast to ``dtype``).
+
+        Returns
+        -------
+        opt : fastnet.kernels.groups.Optimizer
+            Its ``state`` is this optimizer's (updated in place by the kernels);
+            ``step`` a fresh one-element copy of :attr:`t` -- pass it to
+            :meth:`after_epoch` after the call.
+        """
+        return _groups.Optimizer(self.code, self.bind(n_params, dtype), self.hyper(),
+                                 np.dtype(dtype).type(alpha), np.array([self.t], dtype=np.int64))
 
     def after_epoch(self, t):
         """Record the step count the epoch kernel returned.
@@ -101,7 +122,7 @@ class SGD(_Optimizer):
     power_t : float, default=0.5
     """
 
-    code = _epoch.SGD
+    code = _groups.SGD
 
     def __init__(self, learning_rate_init=0.1, lr_schedule="constant", momentum=0.9,
                  nesterov=True, power_t=0.5):
@@ -117,8 +138,8 @@ class SGD(_Optimizer):
 
     def hyper(self):
         h = super().hyper()
-        h[_epoch.H_MOMENTUM] = self.momentum
-        h[_epoch.H_NESTEROV] = float(bool(self.nesterov))
+        h[_groups.H_MOMENTUM] = self.momentum
+        h[_groups.H_NESTEROV] = float(bool(self.nesterov))
         return h
 
     def iteration_ends(self, time_step):
@@ -157,7 +178,7 @@ class Adam(_Optimizer):
         The bias-corrected rate of the last step.
     """
 
-    code = _epoch.ADAM
+    code = _groups.ADAM
 
     def __init__(self, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         super().__init__(learning_rate_init)
@@ -167,10 +188,10 @@ class Adam(_Optimizer):
 
     def hyper(self):
         h = super().hyper()
-        h[_epoch.H_LEARNING_RATE] = self.learning_rate_init
-        h[_epoch.H_BETA_1] = self.beta_1
-        h[_epoch.H_BETA_2] = self.beta_2
-        h[_epoch.H_EPSILON] = self.epsilon
+        h[_groups.H_LEARNING_RATE] = self.learning_rate_init
+        h[_groups.H_BETA_1] = self.beta_1
+        h[_groups.H_BETA_2] = self.beta_2
+        h[_groups.H_EPSILON] = self.epsilon
         return h
 
     def after_epoch(self, t):

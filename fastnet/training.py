@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from .kernels import groups as _groups
 from .optimizers import SGD, Adam
 
 __all__ = ["fit_stochastic", "fit_lbfgs", "make_optimizer", "resolve_batch_size"]
@@ -120,8 +121,8 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
     sample_idx = np.arange(n_samples, dtype=np.int64)
     batch_size = resolve_batch_size(est.batch_size, n_samples)
     rng = est._random_state if est.shuffle else None
-    run = _EpochRunner(net, X_train, Y_train, sw_kernel, has_sw, sample_idx, batch_size,
-                       optimizer, alpha, rng)
+    run = _EpochRunner(net, _groups.Data(X_train, Y_train, sw_kernel, has_sw), sample_idx,
+                       batch_size, optimizer, alpha, rng)
 
     try:
         est.n_iter_ = 0
@@ -147,7 +148,8 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
         net.params.flat[...] = est._best_params
 
 
-# Longest a single compiled call should train: Ctrl-C is acted on between calls.
+# Longest a single compiled call should train: Ctrl-C is acted on between calls, and
+# a call stops between mini-batches when an epoch is longer than this.
 _SECONDS_PER_CALL = 0.1
 
 
@@ -188,17 +190,19 @@ def _epochs_per_call(est, optimizer, early_stopping, incremental, run):
     'adaptive', a smaller learning rate), and it needs the no-improvement
     counter to exceed ``n_iter_no_change``: that cannot happen in fewer than
     ``n_iter_no_change + 1 - counter`` epochs, so a call of that many epochs
-    never trains past it.  The first call trains one epoch to time it.
+    never trains past it.  Until a call has been timed, and while an epoch
+    is unfinished, one epoch.
     """
     if (incremental or early_stopping or not optimizer.constant_between_stops
-            or run.seconds_per_epoch is None):
+            or run.seconds_per_batch is None or run.in_epoch):
         return 1
     n = min(est.n_iter_no_change + 1 - est._no_improvement_count, est.max_iter - est.n_iter_)
-    return int(max(1, min(n, _SECONDS_PER_CALL / max(run.seconds_per_epoch, 1e-9))))
+    seconds_per_epoch = run.seconds_per_batch * run.batches_per_epoch
+    return int(max(1, min(n, _SECONDS_PER_CALL / max(seconds_per_epoch, 1e-9))))
 
 
 class _EpochRunner:
-    """Calls ``Network._run_epochs`` and carries the shuffle's random state.
+    """Calls ``Network._run_epochs`` and carries the shuffle's state and an unfinished epoch.
 
     With ``random_state`` given, the compiled call reshuffles the sample order
     before each epoch on a copy of the RandomState's MT19937 state, read once
@@ -207,43 +211,80 @@ class _EpochRunner:
     ``shuffle(sample_idx, random_state=...)`` calls leave it.  Nothing else
     draws from it while the epochs run.  A RandomState on another bit
     generator is shuffled in Python, one epoch per call.
+
+    A call trains at most :meth:`batches_per_call` mini-batches, so when one
+    epoch takes longer than ``_SECONDS_PER_CALL`` the call returns inside the
+    epoch (the kernel keeps where it stopped and the loss so far) and the loop
+    gets to act on Ctrl-C between batches.  The first call trains one batch,
+    to time it.
     """
 
-    def __init__(self, net, X, Y, sw, has_sw, order, batch_size, optimizer, alpha,
-                 random_state):
+    def __init__(self, net, data, order, batch_size, optimizer, alpha, random_state):
         self.net = net
-        self.args = (X, Y, sw, has_sw, order, batch_size, optimizer, alpha)
+        self.data = data
         self.order = order
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.alpha = alpha
         self.random_state = random_state
-        self.seconds_per_epoch = None
+        n_samples = order.shape[0]
+        self.batches_per_epoch = -(-n_samples // batch_size)
+        self.seconds_per_batch = None
         self.compiled_shuffle = random_state is not None and _is_mt19937(random_state)
         self._state = None  # the RandomState's state dict, while the kernels hold it
+        self._shuffle = _groups.no_shuffle(order)
+        self._cursor = np.zeros(1, dtype=np.int64)  # where an unfinished epoch resumes
+        self._partial = np.zeros(1)  # its loss so far
+
+    @property
+    def in_epoch(self):
+        """Whether the last call stopped inside an epoch."""
+        return bool(self._cursor[0])
+
+    def _batch_budget(self, n_epochs):
+        """The next call's batch limit: ~``_SECONDS_PER_CALL`` of work, at least 1 batch.
+
+        Only a one-epoch call is limited: several epochs per call means that an
+        epoch is shorter than the time slice (see :func:`_epochs_per_call`).
+        """
+        if self.seconds_per_batch is None:
+            return 1
+        if n_epochs > 1:
+            return -1
+        return int(max(1, _SECONDS_PER_CALL / max(self.seconds_per_batch, 1e-9)))
 
     def __call__(self, n_epochs):
+        """Train up to ``n_epochs`` epochs, and ~``_SECONDS_PER_CALL`` of batches.
+
+        Returns
+        -------
+        summed : ndarray of float64, shape (n_done,)
+            Each completed epoch's sum of batch loss times batch length.
+        """
         if self.random_state is not None and not self.compiled_shuffle:
-            summed = np.empty(n_epochs)
-            for i in range(n_epochs):
+            n_epochs = 1  # the next epoch's shuffle happens here, in Python
+            if not self.in_epoch:
                 self.order[...] = _shuffled(self.order, self.random_state)
-                summed[i] = self.net._run_epochs(1, *self.args)[0]
-            return summed
+        elif self.compiled_shuffle and self._state is None:
+            self._state = self.random_state.get_state(legacy=False)
+            inner = self._state["state"]
+            self._shuffle = _groups.Shuffle(True, self.order,
+                                            np.array(inner["key"], dtype=np.uint32),
+                                            np.array([inner["pos"]], dtype=np.int64))
         start = time.perf_counter()
-        mt_state = None
-        if self.compiled_shuffle:
-            if self._state is None:
-                self._state = self.random_state.get_state(legacy=False)
-                inner = self._state["state"]
-                self._mt = (np.array(inner["key"], dtype=np.uint32),
-                            np.array([inner["pos"]], dtype=np.int64))
-            mt_state = self._mt
-        summed = self.net._run_epochs(n_epochs, *self.args, mt_state=mt_state)
-        self.seconds_per_epoch = (time.perf_counter() - start) / n_epochs
-        return summed
+        batch_before = self._cursor[0] // self.batch_size
+        plan = _groups.plan(n_epochs, self.batch_size, self._batch_budget(n_epochs),
+                            self._cursor, self._partial)
+        n_done = self.net._run_epochs(self.data, self.optimizer, self.alpha, self._shuffle, plan)
+        batches = (n_done * self.batches_per_epoch - batch_before
+                   + self._cursor[0] // self.batch_size)
+        self.seconds_per_batch = (time.perf_counter() - start) / max(batches, 1)
+        return plan.losses[:n_done]
 
     def close(self):
         """Write the advanced MT19937 state back into the RandomState (even after Ctrl-C)."""
         if self._state is not None:
-            key, pos = self._mt
-            self._state["state"] = {"key": key, "pos": int(pos[0])}
+            self._state["state"] = {"key": self._shuffle.key, "pos": int(self._shuffle.pos[0])}
             self.random_state.set_state(self._state)
             self._state = None
 

@@ -18,9 +18,9 @@ import glob
 import os
 
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
-__all__ = ["jit", "like", "CACHE_ENABLED", "KERNELS_STAMP"]
+__all__ = ["jit", "elementwise", "like", "CACHE_ENABLED", "KERNELS_STAMP"]
 
 CACHE_ENABLED = os.environ.get("FASTNET_DISABLE_CACHE", "").strip().lower() not in {
     "1",
@@ -28,8 +28,6 @@ CACHE_ENABLED = os.environ.get("FASTNET_DISABLE_CACHE", "").strip().lower() not 
     "yes",
     "on",
 }
-
-
 
 def _kernels_stamp():
     """``(newest mtime, total size, file count)`` of every kernel source file, or None.
@@ -101,6 +99,27 @@ def jit(func=None, *, inline=False):
                 _use_package_stamp(dispatcher)
                 return dispatcher
     return njit(cache=False, **options)(func)
+
+
+def elementwise(func):
+    """Register a plain Python scalar function for every Numba target, inlined.
+
+    ``func`` stays an ordinary Python function (callable on NumPy scalars, as the
+    tests do); inside a compiled caller -- an ``@njit`` kernel here, a CUDA
+    kernel in the CUDA twin -- Numba compiles it for that target and inlines its
+    IR (``inline="always"``: no separate compiled unit, see :func:`jit`).
+
+    Parameters
+    ----------
+    func : callable
+        A function of scalars in Numba's supported subset.
+
+    Returns
+    -------
+    func : callable
+        The same function object.
+    """
+    return register_jitable(inline="always")(func)
 
 
 def _use_package_stamp(dispatcher):

@@ -2,14 +2,13 @@
 
 All parameters live in ONE flat buffer ``params`` laid out as scikit-learn's
 ``_pack`` does: every layer's weights (row-major, shape (fan_in, fan_out)),
-then every layer's intercepts.  ``coef_off[i]`` and ``icpt_off[i]`` give where
-layer ``i`` starts; ``units`` holds the layer widths, input first.  The
-gradient buffer has the same layout.
+then every layer's intercepts; the gradient buffer has the same layout.  The
+``Layout`` group (``groups``) says where layer ``i`` starts.
 
 Activations and deltas of a batch of ``n`` rows live in flat workspaces: layer
-``i``'s (n, units[i + 1]) block starts at ``n * act_start[i]`` where
-``act_start`` is the cumulative sum of ``units[1:]``.  The workspaces are
-allocated once per fit for the largest batch and reused by every batch.
+``i``'s (n, units[i + 1]) block starts at ``n * layout.act_off[i]``.  The
+workspaces are allocated once per fit for the largest batch and reused by
+every batch.
 """
 
 import numpy as np
@@ -19,27 +18,24 @@ from .activations import activation_backward, bias_activation_forward
 
 
 @jit(inline=True)
-def _weights(buf, units, coef_off, i):
-    fan_in = units[i]
-    fan_out = units[i + 1]
-    start = coef_off[i]
+def _weights(buf, layout, i):
+    fan_in = layout.units[i]
+    fan_out = layout.units[i + 1]
+    start = layout.coef_off[i]
     return buf[start : start + fan_in * fan_out].reshape((fan_in, fan_out))
 
 
 @jit(inline=True)
-def _intercepts(buf, units, icpt_off, i):
-    start = icpt_off[i]
-    return buf[start : start + units[i + 1]]
+def _intercepts(buf, layout, i):
+    start = layout.icpt_off[i]
+    return buf[start : start + layout.units[i + 1]]
 
 
 @jit(inline=True)
-def _block(work, units, n, i):
+def block(work, layout, n, i):
     """Layer i's (n, units[i + 1]) block of an activation/delta workspace."""
-    start = 0
-    for layer in range(i):
-        start += units[layer + 1]
-    start *= n
-    width = units[i + 1]
+    start = n * layout.act_off[i]
+    width = layout.units[i + 1]
     return work[start : start + n * width].reshape((n, width))
 
 
@@ -81,22 +77,20 @@ def column_sums(D, out):
 
 
 @jit
-def dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code):
+def dense_forward(params, layout, codes, X, acts):
     """Forward pass: every layer's activations for a batch.
 
     Parameters
     ----------
     params : ndarray of shape (n_params,)
         The flat parameter buffer.
-    units, coef_off, icpt_off : ndarray of int64
-        Layer widths (n_layers + 1,) and the offsets (n_layers,) of each
-        layer's weights and intercepts in ``params``.
+    layout : Layout
+    codes : Codes
+        ``codes.hidden`` and ``codes.output`` are used.
     X : ndarray of shape (n, units[0]), C-contiguous
         The input batch.
     acts : ndarray of shape (>= n * sum(units[1:]),)
         Workspace receiving each layer's output.
-    hidden_code, out_code : int
-        Activation codes of the hidden layers and of the output layer.
 
     Returns
     -------
@@ -104,19 +98,19 @@ def dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_c
         A view of the output layer's block of ``acts``.
     """
     n = X.shape[0]
-    n_layers = units.shape[0] - 1
+    n_layers = layout.units.shape[0] - 1
     A = X
     for i in range(n_layers):
-        Z = _block(acts, units, n, i)
-        np.dot(A, _weights(params, units, coef_off, i), Z)
-        code = out_code if i == n_layers - 1 else hidden_code
-        bias_activation_forward(Z, _intercepts(params, units, icpt_off, i), code)
+        Z = block(acts, layout, n, i)
+        np.dot(A, _weights(params, layout, i), Z)
+        code = codes.output if i == n_layers - 1 else codes.hidden
+        bias_activation_forward(Z, _intercepts(params, layout, i), code)
         A = Z
     return A
 
 
 @jit
-def dense_forward_if_finite(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code):
+def dense_forward_if_finite(params, layout, codes, X, acts):
     """:func:`dense_forward`, unless ``X`` holds NaN or infinity.
 
     The lean predict path checks finiteness here, in the same compiled call,
@@ -137,13 +131,12 @@ def dense_forward_if_finite(params, units, coef_off, icpt_off, X, acts, hidden_c
         for c in range(n_features):
             v = X[r, c]
             if not np.isfinite(v):
-                return acts[:0].reshape((0, units[units.shape[0] - 1]))
-    return dense_forward(params, units, coef_off, icpt_off, X, acts, hidden_code, out_code)
+                return acts[:0].reshape((0, layout.units[layout.units.shape[0] - 1]))
+    return dense_forward(params, layout, codes, X, acts)
 
 
 @jit
-def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hidden_code,
-                   alpha, sw_sum, finish):
+def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, finish):
     """Backward pass: the gradient of the loss w.r.t. every parameter.
 
     On entry the output layer's block of ``deltas`` holds dLoss/dZ of the
@@ -158,14 +151,13 @@ def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hid
     ----------
     params, grad : ndarray of shape (n_params,)
         Flat parameters (read) and flat gradient (written).
-    units, coef_off, icpt_off : ndarray of int64
-        The layout, as in :func:`dense_forward`.
+    layout : Layout
+    codes : Codes
+        ``codes.hidden`` is used.
     X : ndarray of shape (n, units[0])
         The input batch.
     acts, deltas : ndarray
         Workspaces: activations from :func:`dense_forward`; deltas (written).
-    hidden_code : int
-        Activation code of the hidden layers.
     alpha, sw_sum : float of params' dtype
         L2 strength and the batch's total sample weight (n when unweighted).
     finish : bool
@@ -175,18 +167,18 @@ def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hid
         the buffer anyway (``optimizers``).
     """
     n = X.shape[0]
-    n_layers = units.shape[0] - 1
+    n_layers = layout.units.shape[0] - 1
     for i in range(n_layers - 1, -1, -1):
-        D = _block(deltas, units, n, i)
+        D = block(deltas, layout, n, i)
         if i == 0:
             A_prev = X
         else:
-            A_prev = _block(acts, units, n, i - 1)
-        W = _weights(params, units, coef_off, i)
-        dW = _weights(grad, units, coef_off, i)
+            A_prev = block(acts, layout, n, i - 1)
+        W = _weights(params, layout, i)
+        dW = _weights(grad, layout, i)
         np.dot(A_prev.T, D, dW)
         fan_in, fan_out = W.shape
-        db = _intercepts(grad, units, icpt_off, i)
+        db = _intercepts(grad, layout, i)
         column_sums(D, db)
         if finish:
             for r in range(fan_in):
@@ -195,9 +187,9 @@ def dense_backward(params, grad, units, coef_off, icpt_off, X, acts, deltas, hid
             for c in range(fan_out):
                 db[c] /= sw_sum
         if i > 0:
-            D_prev = _block(deltas, units, n, i - 1)
+            D_prev = block(deltas, layout, n, i - 1)
             np.dot(D, W.T, D_prev)
-            activation_backward(A_prev, D_prev, hidden_code)
+            activation_backward(A_prev, D_prev, codes.hidden)
 
 
 @jit

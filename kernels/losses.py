@@ -1,4 +1,4 @@
-"""Loss values and output-layer deltas, chosen by an int code.
+"""Loss values and output-layer deltas, chosen by an int code (``registry``).
 
 Each loss is paired with its canonical output activation (squared error with
 identity, poisson with exp, log-loss with softmax, binary log-loss with
@@ -8,68 +8,34 @@ scikit-learn's ``_backprop``.
 
 Averaging follows scikit-learn's ``LOSS_FUNCTIONS``: a (weighted) mean over
 samples per output column, then the mean over columns for squared error and
-the sum over columns for the others.
+the sum over columns for the others.  The per-element terms are
+``scalar.loss_term``.
 """
 
 import numpy as np
 
 from ._jit import jit, like
-
-SQUARED_ERROR = 0
-POISSON = 1
-LOG_LOSS = 2  # softmax output, multiclass
-BINARY_LOG_LOSS = 3  # logistic output, binary and multilabel
-
-CODES = {
-    "squared_error": SQUARED_ERROR,
-    "poisson": POISSON,
-    "log_loss": LOG_LOSS,
-    "binary_log_loss": BINARY_LOG_LOSS,
-}
-
-
-@jit(inline=True)
-def _xlogy(x, y):
-    """x * log(y) with 0 * log(0) = 0, like scipy.special.xlogy."""
-    if x == 0:
-        return like(y, 0) * x
-    return x * np.log(y)
-
+from .registry import POISSON, SQUARED_ERROR
+from .scalar import loss_term
 
 # Below this many outputs a column's sum runs in a register (see loss_value).
 NARROW = 8
 
 
-@jit(inline=True)
-def _term(code, p, y, eps):
-    """One element's unweighted loss term (before the per-column mean)."""
-    one = like(p, 1)
-    if code == SQUARED_ERROR:
-        return (y - p) * (y - p)
-    if code == POISSON:
-        return _xlogy(y, y / p) - y + p
-    q = min(max(p, eps), one - eps)  # clip as scikit-learn does
-    if code == LOG_LOSS:
-        return _xlogy(y, q)
-    return _xlogy(y, q) + _xlogy(one - y, one - q)
-
-
 @jit
-def loss_value(code, out, Y, sw, has_sw, col_sum):
+def loss_value(code, out, batch, col_sum):
     """The data term of the loss for one batch (no L2 penalty).
 
     Parameters
     ----------
     code : int
-        A loss code of this module.
+        A loss code of ``registry``.
     out : ndarray of shape (batch, n_outputs)
         The network's output (after the output activation).
-    Y : ndarray of shape (batch, n_outputs)
-        The targets (0/1 indicators for the log-losses).
-    sw : ndarray of shape (batch,)
-        Sample weights; ignored unless ``has_sw``.
-    has_sw : bool
-        Whether ``sw`` holds weights (otherwise every weight is 1).
+    batch : Data
+        ``batch.Y`` (batch, n_outputs) the targets (0/1 indicators for the
+        log-losses); ``batch.sw`` (batch,) sample weights, used when
+        ``batch.has_sw``.
     col_sum : ndarray of shape (n_outputs,)
         Workspace for the per-column sums.
 
@@ -77,6 +43,9 @@ def loss_value(code, out, Y, sw, has_sw, col_sum):
     -------
     loss : float of out's dtype
     """
+    Y = batch.Y
+    sw = batch.sw
+    has_sw = batch.has_sw
     n, k = out.shape
     zero = like(out, 0)
     one = like(out, 1)
@@ -90,7 +59,7 @@ def loss_value(code, out, Y, sw, has_sw, col_sum):
         for j in range(k):
             total = zero
             for i in range(n):
-                term = _term(code, out[i, j], Y[i, j], eps)
+                term = loss_term(code, out[i, j], Y[i, j], eps)
                 if has_sw:
                     term = term * sw[i]
                 total += term
@@ -100,7 +69,7 @@ def loss_value(code, out, Y, sw, has_sw, col_sum):
             col_sum[j] = zero
         for i in range(n):
             for j in range(k):
-                term = _term(code, out[i, j], Y[i, j], eps)
+                term = loss_term(code, out[i, j], Y[i, j], eps)
                 if has_sw:
                     term = term * sw[i]
                 col_sum[j] += term
@@ -115,18 +84,20 @@ def loss_value(code, out, Y, sw, has_sw, col_sum):
 
 
 @jit
-def output_delta(out, Y, sw, has_sw, D):
+def output_delta(out, batch, D):
     """dLoss/dZ of the output layer: ``(out - Y) * sw``.
 
     Parameters
     ----------
     out : ndarray of shape (batch, n_outputs)
-    Y : ndarray of shape (batch, n_outputs)
-    sw : ndarray of shape (batch,)
-    has_sw : bool
+    batch : Data
+        Targets ``batch.Y`` (batch, n_outputs) and weights ``batch.sw``.
     D : ndarray of shape (batch, n_outputs)
         Written in place.
     """
+    Y = batch.Y
+    sw = batch.sw
+    has_sw = batch.has_sw
     n, k = out.shape
     for i in range(n):
         for j in range(k):

@@ -1,7 +1,8 @@
 """Optimizer steps over the whole flat parameter buffer, gradient scaling fused in.
 
 The arithmetic follows scikit-learn's ``_stochastic_optimizers`` operation
-for operation, so that the same gradients give the same parameters.
+for operation (``scalar.sgd_update`` / ``scalar.adam_update``), so that the
+same gradients give the same parameters.
 
 The steps take the *raw* gradient sums of the backward pass (``A.T @ D`` and
 ``D.sum(0)``) and finish scikit-learn's gradient on the fly, element by
@@ -15,81 +16,102 @@ steps on ``grad`` as it is.
 
 import numpy as np
 
-from ._jit import jit
-
-
-@jit(inline=True)
-def _sgd_update(params, velocity, k, g, learning_rate, momentum, nesterov):
-    v = momentum * velocity[k] - learning_rate * g
-    velocity[k] = v
-    if nesterov:
-        params[k] += momentum * v - learning_rate * g
-    else:
-        params[k] += v
+from ._jit import jit, like
+from .groups import H_BETA_1, H_BETA_2, H_EPSILON, H_LEARNING_RATE, H_MOMENTUM, H_NESTEROV
+from .scalar import adam_update, sgd_update
 
 
 @jit
-def sgd_step(params, grad, velocity, n_coef, alpha, sw_sum, learning_rate, momentum, nesterov):
-    """One SGD step with (Nesterov) momentum.
-
-    ``v = momentum * v - lr * g``; the update is ``v`` (plain momentum) or
-    ``momentum * v - lr * g`` computed with the new ``v`` (Nesterov).
+def sgd_step(params, grad, opt, n_coef, sw_sum, learning_rate):
+    """One SGD step with (Nesterov) momentum on every parameter.
 
     Parameters
     ----------
-    params, grad, velocity : ndarray of shape (n_params,)
-        Parameters and velocity are updated in place; ``grad`` holds the raw
-        gradient sums (see the module docstring).
+    params, grad : ndarray of shape (n_params,)
+        Parameters are updated in place; ``grad`` holds the raw gradient sums
+        (see the module docstring).
+    opt : Optimizer
+        ``opt.state[0]`` is the velocity (updated in place); momentum and
+        nesterov come from ``opt.hyper``, the L2 strength from ``opt.alpha``.
     n_coef : int
         Number of weights (they come first).
-    alpha, sw_sum : float of params' dtype
-        L2 strength and the batch's total sample weight.
-    learning_rate, momentum : float of params' dtype
-    nesterov : bool
+    sw_sum : float of params' dtype
+        The batch's total sample weight.
+    learning_rate : float of params' dtype
     """
+    velocity = opt.state[0]
+    alpha = opt.alpha
+    momentum = like(params, opt.hyper[H_MOMENTUM])
+    nesterov = opt.hyper[H_NESTEROV] != 0.0
     for k in range(n_coef):
         g = (grad[k] + alpha * params[k]) / sw_sum
-        _sgd_update(params, velocity, k, g, learning_rate, momentum, nesterov)
+        params[k], velocity[k] = sgd_update(params[k], velocity[k], g, learning_rate, momentum,
+                                            nesterov)
     for k in range(n_coef, params.shape[0]):
-        _sgd_update(params, velocity, k, grad[k] / sw_sum, learning_rate, momentum, nesterov)
-
-
-@jit(inline=True)
-def _adam_update(params, m, v, k, g, learning_rate, beta_1, one_minus_beta_1, beta_2,
-                 one_minus_beta_2, epsilon):
-    mk = beta_1 * m[k] + one_minus_beta_1 * g
-    vk = beta_2 * v[k] + one_minus_beta_2 * (g * g)
-    m[k] = mk
-    v[k] = vk
-    params[k] += -learning_rate * mk / (np.sqrt(vk) + epsilon)
+        params[k], velocity[k] = sgd_update(params[k], velocity[k], grad[k] / sw_sum,
+                                            learning_rate, momentum, nesterov)
 
 
 @jit
-def adam_step(params, grad, m, v, n_coef, alpha, sw_sum, learning_rate, beta_1,
-              one_minus_beta_1, beta_2, one_minus_beta_2, epsilon):
-    """One Adam step (Kingma & Ba), epsilon outside the bias correction.
+def adam_step(params, grad, opt, n_coef, sw_sum, learning_rate):
+    """One Adam step (Kingma & Ba) on every parameter, epsilon outside the bias correction.
 
     ``learning_rate`` is the bias-corrected rate of this step,
     ``lr_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, computed by the caller
-    in float64 as scikit-learn does.  ``1 - beta`` are passed in, computed in
-    float64 before the cast, again as scikit-learn does.
+    in float64 as scikit-learn does; ``1 - beta`` are computed here in float64
+    before the cast, again as scikit-learn does.
 
     Parameters
     ----------
-    params, grad, m, v : ndarray of shape (n_params,)
-        Parameters and both moments are updated in place; ``grad`` holds the
-        raw gradient sums (see the module docstring).
+    params, grad : ndarray of shape (n_params,)
+        Parameters are updated in place; ``grad`` holds the raw gradient sums
+        (see the module docstring).
+    opt : Optimizer
+        ``opt.state`` rows are the first and second moments (updated in place);
+        betas and epsilon come from ``opt.hyper``, the L2 strength from
+        ``opt.alpha``.
     n_coef : int
         Number of weights (they come first).
-    alpha, sw_sum : float of params' dtype
-        L2 strength and the batch's total sample weight.
-    learning_rate, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, epsilon :
-        float of params' dtype
+    sw_sum : float of params' dtype
+        The batch's total sample weight.
+    learning_rate : float of params' dtype
     """
+    m = opt.state[0]
+    v = opt.state[1]
+    alpha = opt.alpha
+    beta_1 = opt.hyper[H_BETA_1]
+    beta_2 = opt.hyper[H_BETA_2]
+    b1 = like(params, beta_1)
+    b2 = like(params, beta_2)
+    one_minus_b1 = like(params, 1.0 - beta_1)
+    one_minus_b2 = like(params, 1.0 - beta_2)
+    epsilon = like(params, opt.hyper[H_EPSILON])
     for k in range(n_coef):
         g = (grad[k] + alpha * params[k]) / sw_sum
-        _adam_update(params, m, v, k, g, learning_rate, beta_1, one_minus_beta_1, beta_2,
-                     one_minus_beta_2, epsilon)
+        params[k], m[k], v[k] = adam_update(params[k], m[k], v[k], g, learning_rate, b1,
+                                            one_minus_b1, b2, one_minus_b2, epsilon)
     for k in range(n_coef, params.shape[0]):
-        _adam_update(params, m, v, k, grad[k] / sw_sum, learning_rate, beta_1,
-                     one_minus_beta_1, beta_2, one_minus_beta_2, epsilon)
+        params[k], m[k], v[k] = adam_update(params[k], m[k], v[k], grad[k] / sw_sum,
+                                            learning_rate, b1, one_minus_b1, b2, one_minus_b2,
+                                            epsilon)
+
+
+@jit(inline=True)
+def adam_learning_rate(opt, t):
+    """Adam's bias-corrected rate of step ``t`` (float64, as scikit-learn computes it).
+
+    Parameters
+    ----------
+    opt : Optimizer
+    t : int
+        The step number, from 1.
+
+    Returns
+    -------
+    learning_rate : float64
+    """
+    lr_init = opt.hyper[H_LEARNING_RATE]
+    beta_1 = opt.hyper[H_BETA_1]
+    beta_2 = opt.hyper[H_BETA_2]
+    # float exponent: C pow(), as Python's float ** int does.
+    return lr_init * np.sqrt(1.0 - beta_2 ** float(t)) / (1.0 - beta_1 ** float(t))

@@ -70,13 +70,14 @@ def test_random_interval_matches_reference(max_value):
 
 @pytest.fixture
 def epoch_calls(monkeypatch):
-    """The ``n_epochs`` of every ``Network._run_epochs`` call made during the test."""
+    """The epochs completed by every ``Network._run_epochs`` call made during the test."""
     calls = []
     real = Network._run_epochs
 
-    def counting(self, n_epochs, *args, **kwargs):
-        calls.append(n_epochs)
-        return real(self, n_epochs, *args, **kwargs)
+    def counting(self, *args, **kwargs):
+        n_done = real(self, *args, **kwargs)
+        calls.append(n_done)
+        return n_done
 
     monkeypatch.setattr(Network, "_run_epochs", counting)
     return calls

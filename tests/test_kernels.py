@@ -8,6 +8,7 @@ arrays, scalars of the parameters' dtype), so the kernels compile once per
 dtype for the whole test session.
 """
 
+import collections
 import inspect
 import zlib
 
@@ -23,8 +24,14 @@ from fastnet._layout import Layout
 from fastnet.kernels import activations as kact
 from fastnet.kernels import dense as kdense
 from fastnet.kernels import epoch as kepoch
+from fastnet.kernels import groups as kg
 from fastnet.kernels import losses as klosses
 from fastnet.kernels import optimizers as kopt
+from fastnet.kernels import registry as kreg
+from fastnet.kernels import scalar as kscalar
+
+ACT = kreg.ACTIVATION_CODES
+LOSS = kreg.LOSS_CODES
 
 DTYPES = [np.float64, np.float32]
 RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
@@ -101,7 +108,7 @@ def test_bias_activation_forward(request, dtype, shape, name):
     b = rng.randn(shape[1]).astype(dtype)
     expected = R.activation(Z + b, name)
     got = Z.copy()
-    kact.bias_activation_forward(got, b, kact.CODES[name])
+    kact.bias_activation_forward(got, b, ACT[name])
     assert got.dtype == np.dtype(dtype)
     assert_close(got, expected, dtype)
 
@@ -112,14 +119,14 @@ def test_relu_forward_exact_zeros_and_softmax_large_logits(dtype):
     Z = np.array([[-2.0, 0.0, 3.0], [5.0, -0.5, -7.0]], dtype=dtype)
     b = np.array([1.0, -1.0, 0.5], dtype=dtype)
     got = Z.copy()
-    kact.bias_activation_forward(got, b, kact.RELU)
+    kact.bias_activation_forward(got, b, kreg.RELU)
     np.testing.assert_array_equal(got, [[0.0, 0.0, 3.5], [6.0, 0.0, 0.0]])
 
     # exp(1000) overflows both dtypes: only a max-shifted softmax stays finite.
     Z = np.array([[1000.0, 999.0, 990.0], [-1000.0, -1001.0, -1000.0]], dtype=dtype)
     b = np.zeros(3, dtype=dtype)
     got = Z.copy()
-    kact.bias_activation_forward(got, b, kact.SOFTMAX)
+    kact.bias_activation_forward(got, b, kreg.SOFTMAX)
     assert np.all(np.isfinite(got))
     assert_close(got, R.activation(Z, "softmax"), dtype)
     assert_close(got.sum(axis=1), np.ones(2), dtype)
@@ -137,7 +144,7 @@ def test_activation_backward(request, dtype, shape, name):
     D = rng.randn(*shape).astype(dtype)
     expected = R.activation_derivative(A, D, name)
     got = D.copy()
-    kact.activation_backward(A, got, kact.CODES[name])
+    kact.activation_backward(A, got, ACT[name])
     assert got.dtype == np.dtype(dtype)
     assert_close(got, expected, dtype)
     if name != "identity":
@@ -178,7 +185,7 @@ LOSS_SHAPES = [(1, 2), (7, 3), (64, 1), (64, 9)]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", LOSS_SHAPES, ids=[f"{n}x{k}" for n, k in LOSS_SHAPES])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("loss_name", list(klosses.CODES))
+@pytest.mark.parametrize("loss_name", list(LOSS))
 def test_loss_value_and_output_delta(request, dtype, shape, weighted, loss_name):
     n, k = shape
     if loss_name == "log_loss" and k < 2:
@@ -192,15 +199,15 @@ def test_loss_value_and_output_delta(request, dtype, shape, weighted, loss_name)
     else:
         sw = np.empty(0, dtype=dtype)  # what the Python layer passes
     col_sum = np.empty(k, dtype=dtype)
-    code = klosses.CODES[loss_name]
+    code = LOSS[loss_name]
 
-    got = klosses.loss_value(code, out, Y, sw, weighted, col_sum)
+    got = klosses.loss_value(code, out, kg.Data(out, Y, sw, weighted), col_sum)
     expected = R.loss(loss_name, Y, out, sw if weighted else None)
     assert np.isfinite(got)
     assert_close(got, expected, dtype)
 
     D = np.full((n, k), np.nan, dtype=dtype)
-    klosses.output_delta(out, Y, sw, weighted, D)
+    klosses.output_delta(out, kg.Data(out, Y, sw, weighted), D)
     assert_close(D, R.output_delta(out, Y, sw if weighted else None), dtype)
 
 
@@ -218,19 +225,21 @@ def test_log_losses_clip_to_eps(dtype, loss_name):
         Y = np.array([[1.0], [1.0]], dtype=dtype)
     expected = -(np.log(dtype(eps)) + np.log(dtype(1) - dtype(eps))) / 2
     col_sum = np.empty(out.shape[1], dtype=dtype)
-    got = klosses.loss_value(klosses.CODES[loss_name], out, Y, np.empty(0, dtype=dtype),
-                             False, col_sum)
+    got = klosses.loss_value(LOSS[loss_name], out,
+                             kg.Data(out, Y, np.empty(0, dtype=dtype), False), col_sum)
     assert_close(got, expected, dtype)
     assert_close(got, R.loss(loss_name, Y, out), dtype)
 
 
 # --------------------------------------------------------------------- dense
+def _codes(hidden, output):
+    return kg.Codes(ACT[hidden], ACT[output], LOSS[R.LOSS_OF_OUTPUT[output]])
+
+
 def _forward_kernel(flat, layout, X, hidden, output):
     n = X.shape[0]
     acts = np.full(n * layout.activation_size, np.nan, dtype=flat.dtype)
-    out = kdense.dense_forward(flat, layout.units, layout.coef_offsets,
-                               layout.intercept_offsets, X, acts,
-                               kact.CODES[hidden], kact.CODES[output])
+    out = kdense.dense_forward(flat, layout.group, _codes(hidden, output), X, acts)
     return out, acts
 
 
@@ -278,9 +287,8 @@ def test_dense_backward(request, dtype, config, hidden):
     deltas[start : start + n * units[-1]] = delta_out.ravel()
     grad = np.full_like(flat, np.nan)
     for finish in (True, False):
-        kdense.dense_backward(flat, grad, layout.units, layout.coef_offsets,
-                              layout.intercept_offsets, X, acts, deltas, kact.CODES[hidden],
-                              alpha, sw_sum, finish)
+        kdense.dense_backward(flat, grad, layout.group, _codes(hidden, "identity"), X, acts,
+                              deltas, alpha, sw_sum, finish)
         # finish=False leaves the raw sums: the gradient with alpha=0 and sw_sum=1.
         dW, db = R.backprop(expected_acts, coefs, delta_out, hidden,
                             alpha if finish else 0.0, sw_sum if finish else 1.0)
@@ -305,16 +313,20 @@ def _batch_kernel(flat, layout, X, Y, sw, hidden, output, alpha):
     dtype = flat.dtype
     has_sw = sw is not None
     sw_arr = sw if has_sw else np.empty(0, dtype=dtype)
-    acts = np.empty(n * layout.activation_size, dtype=dtype)
-    deltas = np.empty_like(acts)
-    col_sum = np.empty(layout.units[-1], dtype=dtype)
     grad = np.full_like(flat, np.nan)
-    loss = kepoch.batch_loss_and_grad(
-        flat, grad, layout.units, layout.coef_offsets, layout.intercept_offsets,
-        layout.n_coef, X, Y, sw_arr, has_sw, acts, deltas, col_sum, kact.CODES[hidden],
-        kact.CODES[output], klosses.CODES[R.LOSS_OF_OUTPUT[output]], dtype.type(alpha),
-    )
+    work = _work(layout, n, X.shape[1], Y.shape[1], dtype)._replace(grad=grad)
+    loss = kepoch.batch_loss_and_grad(flat, grad, layout.group, _codes(hidden, output),
+                                      kg.Data(X, Y, sw_arr, has_sw), work, dtype.type(alpha))
     return loss, grad
+
+
+def _work(layout, rows, n_features, n_outputs, dtype):
+    """Workspaces for ``rows`` rows, filled with NaN (a read before a write shows)."""
+    def nan(size):
+        return np.full(size, np.nan, dtype=dtype)
+    return kg.Work(nan(rows * n_features), nan(rows * n_outputs), nan(rows),
+                   nan(rows * layout.activation_size), nan(rows * layout.activation_size),
+                   nan(n_outputs), nan(layout.n_params))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -361,7 +373,7 @@ def test_column_sums_add_rows_in_order(request, dtype, width):
         np.testing.assert_array_equal(out, D.sum(axis=0))
 
 
-@pytest.mark.parametrize("code", sorted(klosses.CODES.values()))
+@pytest.mark.parametrize("code", sorted(LOSS.values()))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_value_narrow_and_wide_paths_agree(request, code, weighted):
     """The register-sum path for < NARROW outputs equals the row-by-row path."""
@@ -369,23 +381,38 @@ def test_loss_value_narrow_and_wide_paths_agree(request, code, weighted):
     k = klosses.NARROW - 1
     out = rng.uniform(0.05, 0.95, (40, k))
     Y = (rng.rand(40, k) < 0.5).astype(float)
-    if code == klosses.LOG_LOSS:
+    if code == kreg.LOG_LOSS:
         out /= out.sum(axis=1, keepdims=True)
     sw = rng.uniform(0.5, 2, 40) if weighted else np.empty(0)
-    narrow = klosses.loss_value(code, out, Y, sw, weighted, np.empty(k))
+    narrow = klosses.loss_value(code, out, kg.Data(out, Y, sw, weighted), np.empty(k))
     # The same columns padded to NARROW with zero-loss columns take the wide path.
     pad = klosses.NARROW - k
-    out_w = np.hstack([out, np.full((40, pad), 0.5 if code != klosses.POISSON else 1.0)])
-    Y_w = np.hstack([Y, np.full((40, pad), 0.5 if code != klosses.POISSON else 1.0)])
+    out_w = np.hstack([out, np.full((40, pad), 0.5 if code != kreg.POISSON else 1.0)])
+    Y_w = np.hstack([Y, np.full((40, pad), 0.5 if code != kreg.POISSON else 1.0)])
     col_w = np.empty(klosses.NARROW)
-    klosses.loss_value(code, out_w, Y_w, sw, weighted, col_w)
+    klosses.loss_value(code, out_w, kg.Data(out_w, Y_w, sw, weighted), col_w)
     col_n = np.empty(k)
-    klosses.loss_value(code, out, Y, sw, weighted, col_n)
+    klosses.loss_value(code, out, kg.Data(out, Y, sw, weighted), col_n)
     np.testing.assert_array_equal(col_n, col_w[:k])
     assert np.isfinite(narrow)
 
 
 # ----------------------------------------------------------------- optimizers
+def _opt(code, state, alpha=0.0, lr=0.0, momentum=0.0, nesterov=False, beta_1=0.0, beta_2=0.0,
+         epsilon=0.0, t=0):
+    """An ``Optimizer`` group; ``state`` (2, n) or a list of two (n,) arrays."""
+    state = np.asarray(state) if not isinstance(state, np.ndarray) else state
+    hyper = np.zeros(kg.N_HYPER)
+    hyper[kg.H_LEARNING_RATE] = lr
+    hyper[kg.H_MOMENTUM] = momentum
+    hyper[kg.H_NESTEROV] = float(nesterov)
+    hyper[kg.H_BETA_1] = beta_1
+    hyper[kg.H_BETA_2] = beta_2
+    hyper[kg.H_EPSILON] = epsilon
+    return kg.Optimizer(code, state, hyper, state.dtype.type(alpha),
+                        np.array([t], dtype=np.int64))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [1, 13, 200])
 @pytest.mark.parametrize("nesterov", [False, True], ids=["momentum", "nesterov"])
@@ -393,12 +420,12 @@ def test_sgd_step(request, dtype, size, nesterov):
     rng = _rng(request)
     lr, momentum = 0.05, 0.9
     params = rng.randn(size).astype(dtype)
-    velocity = np.zeros(size, dtype=dtype)
+    opt = _opt(kg.SGD, np.zeros((2, size), dtype=dtype), momentum=momentum, nesterov=nesterov)
+    velocity = opt.state[0]
     ref_params, ref_velocity = [params.copy()], [velocity.copy()]
     for _ in range(4):
         grad = rng.randn(size).astype(dtype)
-        kopt.sgd_step(params, grad, velocity, 0, dtype(0), dtype(1), dtype(lr), dtype(momentum),
-                      nesterov)
+        kopt.sgd_step(params, grad, opt, 0, dtype(1), dtype(lr))
         R.sgd_step(ref_params, [grad], ref_velocity, lr, momentum, nesterov)
         assert params.dtype == np.dtype(dtype)
         assert_close(params, ref_params[0], dtype)
@@ -410,9 +437,9 @@ def test_sgd_nesterov_differs_from_plain_momentum():
     results = []
     for nesterov in (False, True):
         params = np.zeros(3)
-        velocity = np.zeros(3)
+        opt = _opt(kg.SGD, np.zeros((2, 3)), momentum=0.9, nesterov=nesterov)
         for _ in range(2):
-            kopt.sgd_step(params, np.ones(3), velocity, 0, 0.0, 1.0, 0.1, 0.9, nesterov)
+            kopt.sgd_step(params, np.ones(3), opt, 0, 1.0, 0.1)
         results.append(params.copy())
     # plain: -0.1, then -0.1 - 0.19 = -0.29; nesterov: -0.19, then -0.19 - 0.271 = -0.461
     np.testing.assert_allclose(results[0], -0.29, rtol=1e-12)
@@ -425,16 +452,16 @@ def test_adam_step(request, dtype, size):
     rng = _rng(request)
     lr_init, beta_1, beta_2, epsilon = 0.01, 0.9, 0.999, 1e-8
     params = rng.randn(size).astype(dtype)
-    m = np.zeros(size, dtype=dtype)
-    v = np.zeros(size, dtype=dtype)
+    opt = _opt(kg.ADAM, np.zeros((2, size), dtype=dtype), beta_1=beta_1, beta_2=beta_2,
+               epsilon=epsilon)
+    m, v = opt.state
     ref_params = [params.copy()]
     ref = R.AdamState(ref_params, lr_init, beta_1, beta_2, epsilon)
     for t in range(1, 6):
         grad = rng.randn(size).astype(dtype)
         # The caller's part, as run_epoch does it: the bias-corrected rate in float64.
         lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
-        kopt.adam_step(params, grad, m, v, 0, dtype(0), dtype(1), dtype(lr), dtype(beta_1),
-                       dtype(1.0 - beta_1), dtype(beta_2), dtype(1.0 - beta_2), dtype(epsilon))
+        kopt.adam_step(params, grad, opt, 0, dtype(1), dtype(lr))
         ref.step(ref_params, [grad])
         assert params.dtype == np.dtype(dtype)
         assert_close(params, ref_params[0], dtype)
@@ -455,16 +482,17 @@ def test_steps_finish_the_raw_gradient(request, dtype, optimizer):
     finished = raw / sw_sum
     finished[:n_coef] = (raw[:n_coef] + alpha * params[:n_coef]) / sw_sum
     fused_p, plain_p = params.copy(), params.copy()
-    fused_s = [np.full(size, 0.2, dtype=dtype), np.full(size, 0.1, dtype=dtype)]
-    plain_s = [a.copy() for a in fused_s]
+    fused_s = np.stack([np.full(size, 0.2, dtype=dtype), np.full(size, 0.1, dtype=dtype)])
+    plain_s = fused_s.copy()
     if optimizer == "sgd":
-        hyper = (dtype(0.05), dtype(0.9), True)
-        kopt.sgd_step(fused_p, raw, fused_s[0], n_coef, alpha, sw_sum, *hyper)
-        kopt.sgd_step(plain_p, finished, plain_s[0], 0, dtype(0), dtype(1), *hyper)
+        hyper = dict(momentum=0.9, nesterov=True)
+        code, lr = kg.SGD, dtype(0.05)
     else:
-        hyper = tuple(dtype(x) for x in (0.01, 0.9, 0.1, 0.999, 0.001, 1e-8))
-        kopt.adam_step(fused_p, raw, *fused_s, n_coef, alpha, sw_sum, *hyper)
-        kopt.adam_step(plain_p, finished, *plain_s, 0, dtype(0), dtype(1), *hyper)
+        hyper = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        code, lr = kg.ADAM, dtype(0.01)
+    step = kopt.sgd_step if optimizer == "sgd" else kopt.adam_step
+    step(fused_p, raw, _opt(code, fused_s, alpha, **hyper), n_coef, sw_sum, lr)
+    step(plain_p, finished, _opt(code, plain_s, 0.0, **hyper), 0, dtype(1), lr)
     assert not np.array_equal(fused_p, params)
     np.testing.assert_array_equal(fused_p, plain_p)
     for a, b in zip(fused_s, plain_s):
@@ -479,23 +507,15 @@ def run_epoch_kernel(X, Y, sw, order, batch_size, flat, layout, hidden, output, 
     Returns ``(summed batch loss times batch length, t)``.
     """
     dtype = flat.dtype
-    n_features, n_outputs = X.shape[1], Y.shape[1]
     has_sw = sw is not None
-    losses = np.empty(1)
-    no_key, no_pos = np.zeros(624, dtype=np.uint32), np.zeros(1, dtype=np.int64)
-    t = kepoch.run_epochs(
-        1, False, no_key, no_pos, order,
-        X, Y, sw if has_sw else np.empty(0, dtype=dtype), has_sw, batch_size, flat,
-        np.empty_like(flat), layout.units, layout.coef_offsets, layout.intercept_offsets,
-        layout.n_coef, kact.CODES[hidden], kact.CODES[output],
-        klosses.CODES[R.LOSS_OF_OUTPUT[output]], dtype.type(alpha), opt_code, state, hyper, t,
-        np.empty(batch_size * n_features, dtype=dtype),
-        np.empty(batch_size * n_outputs, dtype=dtype), np.empty(batch_size, dtype=dtype),
-        np.empty(batch_size * layout.activation_size, dtype=dtype),
-        np.empty(batch_size * layout.activation_size, dtype=dtype),
-        np.empty(n_outputs, dtype=dtype), losses,
-    )
-    return losses[0], t
+    data = kg.Data(X, Y, sw if has_sw else np.empty(0, dtype=dtype), has_sw)
+    opt = kg.Optimizer(opt_code, state, hyper, dtype.type(alpha), np.array([t]))
+    plan = kg.plan(1, batch_size)
+    n_done = kepoch.run_epochs(flat, layout.group, _codes(hidden, output), data,
+                               _work(layout, batch_size, X.shape[1], Y.shape[1], dtype), opt,
+                               kg.no_shuffle(order), plan)
+    assert n_done == 1
+    return plan.losses[0], int(opt.step[0])
 
 
 EPOCH_NETS = [((5, 6, 4, 2), "tanh", "identity"), ((3, 7, 3), "relu", "softmax"),
@@ -519,18 +539,18 @@ def test_run_epoch_equals_reference_loop(request, dtype, net, opt, weighted):
     flat = _flat_params(rng, layout, dtype, scale=0.5)
     coefs, intercepts = R.unpack(flat, units)
 
-    hyper = np.zeros(kepoch.N_HYPER)
+    hyper = np.zeros(kg.N_HYPER)
     state = np.zeros((2, layout.n_params), dtype=dtype)
     if opt == "adam":
-        hyper[[kepoch.H_LEARNING_RATE, kepoch.H_BETA_1, kepoch.H_BETA_2, kepoch.H_EPSILON]] = (
+        hyper[[kg.H_LEARNING_RATE, kg.H_BETA_1, kg.H_BETA_2, kg.H_EPSILON]] = (
             0.01, 0.9, 0.999, 1e-8)
-        opt_code = kepoch.ADAM
+        opt_code = kg.ADAM
         ref_opt = R.AdamState(coefs + intercepts, 0.01, 0.9, 0.999, 1e-8)
     else:
         nesterov = opt == "sgd-nesterov"
-        hyper[[kepoch.H_LEARNING_RATE, kepoch.H_MOMENTUM, kepoch.H_NESTEROV]] = (
+        hyper[[kg.H_LEARNING_RATE, kg.H_MOMENTUM, kg.H_NESTEROV]] = (
             0.05, 0.9, float(nesterov))
-        opt_code = kepoch.SGD
+        opt_code = kg.SGD
         ref_opt = R.SGDState(coefs + intercepts, 0.05, 0.9, nesterov)
 
     t = 0
@@ -563,14 +583,14 @@ def test_run_epoch_order_matters(request):
     X = rng.randn(11, 3)
     Y = rng.randn(11, 1)
     flat0 = _flat_params(rng, layout, np.float64)
-    hyper = np.zeros(kepoch.N_HYPER)
-    hyper[kepoch.H_LEARNING_RATE] = 0.1
+    hyper = np.zeros(kg.N_HYPER)
+    hyper[kg.H_LEARNING_RATE] = 0.1
     results = []
     for order in (np.arange(11), np.arange(11)[::-1].copy()):
         flat = flat0.copy()
         state = np.zeros((2, layout.n_params))
         run_epoch_kernel(X, Y, None, order.astype(np.int64), 4, flat, layout, "tanh",
-                         "identity", 0.0, kepoch.SGD, state, hyper, 0)
+                         "identity", 0.0, kg.SGD, state, hyper, 0)
         results.append(flat)
     assert not np.allclose(results[0], results[1])
 
@@ -585,9 +605,26 @@ def _dispatchers():
     return found
 
 
+def _flat_types(name, ty):
+    """``(path, type)`` of an argument, with every field of a typed group spelled out.
+
+    The kernels take named tuples (``groups``); a float64 buffer leaking into a
+    float32 call would hide inside one, so the check looks at each field
+    (``opt.hyper``, ``work.acts``, ...).
+    """
+    if isinstance(ty, (nbtypes.NamedTuple, nbtypes.NamedUniTuple)):
+        for field, field_ty in zip(ty.fields, ty.types):
+            yield from _flat_types(f"{name}.{field}", field_ty)
+    else:
+        yield name, ty
+
+
+def _is_float32_type(t):
+    return t == nbtypes.float32 or (isinstance(t, nbtypes.Array) and t.dtype == nbtypes.float32)
+
+
 def _is_float32_signature(sig):
-    return any(t == nbtypes.float32 or (isinstance(t, nbtypes.Array) and t.dtype == nbtypes.float32)
-               for t in sig)
+    return any(_is_float32_type(t) for i, ty in enumerate(sig) for _, t in _flat_types(i, ty))
 
 
 def _retype_float32_callers():
@@ -622,27 +659,14 @@ def _retype_float32_callers():
             done.add((qualname, sig))
 
 
-# Documented float64 inputs of a float32 call: run_epoch's hyperparameter vector
-# (its learning-rate arithmetic is float64 by design, as scikit-learn's is).
-# The float64 hyperparameter vector, and run_epochs' per-epoch loss output (float64 sums).
-ALLOWED_FLOAT64_ARGS = {"run_epochs": {"hyper", "losses"}}
-ALLOWED_FLOAT64_RETURN = set()
+# Documented float64 inputs of a float32 call: the optimizer's hyperparameter vector
+# (its learning-rate arithmetic is float64 by design, as scikit-learn's is) and the
+# plan's per-epoch loss sums (float64 accumulation).
+ALLOWED_FLOAT64_ARGS = {"opt.hyper", "plan.partial", "plan.losses"}
 
 
-def test_float32_stays_float32(request):
-    """Calling every kernel with float32 arrays compiles float32 work only.
-
-    For each compiled signature that takes a float32 array or scalar, no other
-    argument may be a float64 array or float64 scalar (apart from documented
-    exceptions), and the return type must not be float64: a float64 constant
-    leaking into float32 work shows up here as a float64 signature of an inner
-    kernel or a float64 result.  Kernels that call kernels are re-typed first
-    (see ``_retype_float32_callers``) so the check does not depend on Numba's
-    on-disk cache.
-    """
-    dtype = np.float32
-    rng = _rng(request)
-    # Drive every kernel in float32, directly and through the fused ones.
+def _float32_kernel_calls(rng, dtype):
+    """Drive every kernel in float32, directly and through the fused ones."""
     for units, hidden, output in EPOCH_NETS:
         layout = Layout(units)
         X = rng.randn(9, units[0]).astype(dtype)
@@ -651,14 +675,13 @@ def test_float32_stays_float32(request):
         for sw in (None, rng.uniform(0.5, 2, 9).astype(dtype)):
             loss, grad = _batch_kernel(flat, layout, X, Y, sw, hidden, output, 0.1)
             # (Numba boxes scalar results as Python floats: their compiled type is
-            # checked below through the signatures' return types.)
+            # checked through the signatures' return types.)
             assert np.isfinite(loss) and grad.dtype == np.float32
-            for opt_code in (kepoch.SGD, kepoch.ADAM):
+            for opt_code in (kg.SGD, kg.ADAM):
                 hyper = np.array([0.01, 0.9, 1.0, 0.9, 0.999, 1e-8])
                 state = np.zeros((2, layout.n_params), dtype=dtype)
-                acc, t = run_epoch_kernel(X, Y, sw, np.arange(9, dtype=np.int64), 4, flat,
-                                          layout, hidden, output, 0.1, opt_code, state,
-                                          hyper, 0)
+                run_epoch_kernel(X, Y, sw, np.arange(9, dtype=np.int64), 4, flat, layout,
+                                 hidden, output, 0.1, opt_code, state, hyper, 0)
                 assert flat.dtype == np.float32 and state.dtype == np.float32
                 assert np.all(np.isfinite(flat))
     # ...and through the public Network, as users call them.
@@ -676,17 +699,31 @@ def test_float32_stays_float32(request):
             assert net.params.flat.dtype == np.float32 and opt.state.dtype == np.float32
     for name in R.ALL_ACTIVATIONS:
         Z = rng.randn(4, 3).astype(dtype)
-        kact.bias_activation_forward(Z, rng.randn(3).astype(dtype), kact.CODES[name])
+        kact.bias_activation_forward(Z, rng.randn(3).astype(dtype), ACT[name])
         assert Z.dtype == np.float32
     for name in R.HIDDEN_ACTIVATIONS:
-        kact.activation_backward(Z, Z.copy(), kact.CODES[name])
+        kact.activation_backward(Z, Z.copy(), ACT[name])
     p = rng.randn(5).astype(dtype)
-    kopt.sgd_step(p, p.copy(), np.zeros_like(p), 2, dtype(0.1), dtype(3), dtype(0.1), dtype(0.9),
-                  True)
-    kopt.adam_step(p, p.copy(), np.zeros_like(p), np.zeros_like(p), 2, *(dtype(x) for x in
-                   (0.1, 3, 0.01, 0.9, 0.1, 0.999, 0.001, 1e-8)))
+    for code, step in ((kg.SGD, kopt.sgd_step), (kg.ADAM, kopt.adam_step)):
+        opt = _opt(code, np.zeros((2, 5), dtype=dtype), alpha=0.1, momentum=0.9, nesterov=True,
+                   beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        step(p, p.copy(), opt, 2, dtype(3), dtype(0.01))
     assert p.dtype == np.float32
 
+
+def test_float32_stays_float32(request):
+    """Calling every kernel with float32 arrays compiles float32 work only.
+
+    For each compiled signature that takes a float32 array or scalar -- looking
+    inside the typed argument groups field by field -- no other argument may be
+    a float64 array or float64 scalar (apart from documented exceptions), and
+    the return type must not be float64: a float64 constant leaking into
+    float32 work shows up here as a float64 signature of an inner kernel or a
+    float64 result.  Kernels that call kernels are re-typed first (see
+    ``_retype_float32_callers``) so the check does not depend on Numba's
+    on-disk cache.
+    """
+    _float32_kernel_calls(_rng(request), np.float32)
     _retype_float32_callers()
 
     checked = set()
@@ -694,23 +731,112 @@ def test_float32_stays_float32(request):
         short = qualname.rsplit(".", 1)[1]
         params = list(inspect.signature(disp.py_func).parameters)
         for sig in disp.signatures:
-            floats = []
-            for pname, ty in zip(params, sig):
-                if isinstance(ty, nbtypes.Array) and isinstance(ty.dtype, nbtypes.Float):
-                    floats.append((pname, ty.dtype, "array"))
-                elif isinstance(ty, nbtypes.Float):
-                    floats.append((pname, ty, "scalar"))
             if not _is_float32_signature(sig):
                 continue  # a float64 (or int-only) signature
             checked.add(short)
-            bad = [(p, str(t), kind) for p, t, kind in floats
-                   if t == nbtypes.float64 and p not in ALLOWED_FLOAT64_ARGS.get(short, ())]
+            fields = [item for pname, ty in zip(params, sig) for item in _flat_types(pname, ty)]
+            bad = [(path, str(t)) for path, t in fields
+                   if (t == nbtypes.float64 or (isinstance(t, nbtypes.Array)
+                                                and t.dtype == nbtypes.float64))
+                   and path not in ALLOWED_FLOAT64_ARGS]
             assert not bad, f"{qualname}{sig}: float64 {bad} in a float32 call"
             ret = disp.overloads[sig].signature.return_type
-            if short not in ALLOWED_FLOAT64_RETURN:
-                assert "float64" not in str(ret), f"{qualname}{sig} returns {ret}"
+            assert "float64" not in str(ret), f"{qualname}{sig} returns {ret}"
     # The check must have seen the float32 compilation of every public kernel.
     expected = {"bias_activation_forward", "activation_backward", "loss_value", "output_delta",
                 "dense_forward", "dense_backward", "l2_penalty", "batch_loss_and_grad",
                 "run_epochs", "dense_forward_if_finite", "sgd_step", "adam_step"}
     assert expected <= checked, expected - checked
+
+
+_PAIR = collections.namedtuple("Pair", ["a", "b"])
+
+
+def test_float32_leak_check_sees_inside_groups():
+    """The check above looks into named tuples: a float64 field of a group is found."""
+    group = nbtypes.NamedTuple((nbtypes.Array(nbtypes.float64, 1, "C"), nbtypes.float32),
+                               _PAIR)
+    paths = dict(_flat_types("g", group))
+    assert set(paths) == {"g.a", "g.b"} and paths["g.a"].dtype == nbtypes.float64
+    assert _is_float32_signature((nbtypes.int64, group))
+    assert not _is_float32_signature((nbtypes.int64, nbtypes.Array(nbtypes.float64, 1, "C")))
+
+
+SCALAR_ARGS = {
+    # name: the argument kinds of one call (f: float of the dtype, i: int code, b: bool)
+    "activate": "if", "derivative": "iff", "xlogy": "ff", "loss_term": "ifff",
+    "sgd_update": "fffffb", "adam_update": "ffffffffff",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_ARGS))
+def test_scalar_math_stays_float32(name):
+    """Each elementwise function, compiled on float32 scalars, returns float32 only.
+
+    The elementwise functions are inlined into the kernels, so their types never
+    show on a dispatcher: each is compiled here on its own.  The code is a
+    run-time value, so one compilation types every branch.
+    """
+    kinds = SCALAR_ARGS[name]
+    names = ", ".join(f"a{i}" for i in range(len(kinds)))
+    namespace = {"func": getattr(kscalar, name)}
+    exec(f"def call({names}):\n    return func({names})", namespace)  # fixed arity for Numba
+    wrapper = njit(namespace["call"])
+    args = [np.int64(1) if k == "i" else True if k == "b" else np.float32(0.5) for k in kinds]
+    wrapper(*args)
+    (sig,) = wrapper.signatures
+    ret = str(wrapper.overloads[sig].signature.return_type)
+    assert "float64" not in ret and "float32" in ret, f"{name}{sig} returns {ret}"
+
+
+# ------------------------------------------------------------- partial epochs
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("budget", [1, 2, 4, 5, 7])
+def test_epochs_split_into_batch_budgets_equal_one_call(request, dtype, budget):
+    """A run of epochs trained in calls of ``budget`` batches -- stopping inside epochs
+    and resuming there -- is bit for bit the run trained in one call: parameters,
+    Adam state and step count, per-epoch losses, the shuffled order and the MT19937
+    state (each epoch's shuffle is drawn once, when the epoch starts)."""
+    rng = _rng(request)
+    units, hidden, output = (4, 6, 2), "tanh", "identity"
+    layout = Layout(units)
+    n, batch_size, n_epochs = 23, 5, 3  # 5 batches per epoch, the last of 3 rows
+    X = rng.randn(n, units[0]).astype(dtype)
+    Y = _targets(rng, output, n, units[-1], dtype)
+    data = kg.Data(X, Y, rng.uniform(0.5, 2, n).astype(dtype), True)
+    flat0 = _flat_params(rng, layout, dtype, scale=0.5)
+    seeded = np.random.RandomState(7).get_state(legacy=False)["state"]
+
+    def fresh():
+        opt = _opt(kg.ADAM, np.zeros((2, layout.n_params), dtype=dtype), alpha=0.01, lr=0.01,
+                   beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        shuf = kg.Shuffle(True, np.arange(n, dtype=np.int64),
+                          np.array(seeded["key"], dtype=np.uint32),
+                          np.array([seeded["pos"]], dtype=np.int64))
+        return flat0.copy(), opt, shuf
+
+    flat_a, opt_a, shuf_a = fresh()
+    plan_a = kg.plan(n_epochs, batch_size)
+    work = _work(layout, batch_size, units[0], units[-1], dtype)
+    assert kepoch.run_epochs(flat_a, layout.group, _codes(hidden, output), data, work, opt_a,
+                             shuf_a, plan_a) == n_epochs
+
+    flat_b, opt_b, shuf_b = fresh()
+    cursor, partial = np.zeros(1, dtype=np.int64), np.zeros(1)
+    losses, calls = [], 0
+    while len(losses) < n_epochs:
+        plan = kg.plan(n_epochs - len(losses), batch_size, budget, cursor, partial)
+        done = kepoch.run_epochs(flat_b, layout.group, _codes(hidden, output), data, work,
+                                 opt_b, shuf_b, plan)
+        losses.extend(plan.losses[:done])
+        calls += 1
+        assert done <= -(-budget // 5) + 1  # never more epochs than the batches allow
+    assert calls == -(-n_epochs * 5 // budget)  # every call used its whole budget but the last
+    np.testing.assert_array_equal(flat_b, flat_a)
+    np.testing.assert_array_equal(opt_b.state, opt_a.state)
+    assert opt_b.step[0] == opt_a.step[0] == n_epochs * 5
+    np.testing.assert_array_equal(losses, plan_a.losses)
+    np.testing.assert_array_equal(shuf_b.order, shuf_a.order)
+    np.testing.assert_array_equal(shuf_b.key, shuf_a.key)
+    assert shuf_b.pos[0] == shuf_a.pos[0]
+    assert cursor[0] == 0

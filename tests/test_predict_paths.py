@@ -175,9 +175,7 @@ def test_layerwise_forward_matches_fused_kernel(dtype, hidden, output):
     acts = np.empty(X.shape[0] * net.layout.activation_size, dtype=dtype)
     from fastnet.kernels import dense as kdense
 
-    hidden_code, out_code, _ = net._codes
-    expected = kdense.dense_forward(net.params.flat, net.layout.units, net.layout.coef_offsets,
-                                    net.layout.intercept_offsets, X, acts, hidden_code, out_code)
+    expected = kdense.dense_forward(net.params.flat, net.layout.group, net._codes, X, acts)
     got = _layerwise.forward(net, X)
     assert got.dtype == np.dtype(dtype) and got.shape == expected.shape
     rtol = 1e-5 if dtype == np.float32 else 1e-12

@@ -63,6 +63,12 @@ def _data(seed=0, n=120, p=5):
 
 
 # ------------------------------------------------------------ KeyboardInterrupt
+def self_in_epoch(run_epochs_args):
+    """Whether a ``Network._run_epochs`` call's plan stands inside an unfinished epoch."""
+    plan = run_epochs_args[-1]
+    return bool(plan.cursor[0])
+
+
 @pytest.mark.parametrize("make", [
     lambda: MLPRegressor(hidden_layer_sizes=(8,), random_state=0, batch_size=32),
     lambda: MLPRegressor(hidden_layer_sizes=(8,), random_state=0, batch_size=32,
@@ -76,14 +82,16 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(make, monkeypatch):
     real_run_epochs = Network._run_epochs
     calls = []
 
-    def run_epochs_then_interrupt(self, n_epochs, *args, **kwargs):
-        # Each call trains a run of epochs (see training._epochs_per_call); the third
-        # is interrupted before it starts, as a Ctrl-C between compiled calls would be.
-        if len(calls) == 2:
+    def run_epochs_then_interrupt(self, *args, **kwargs):
+        # Each call trains a run of epochs or part of one (see training._epochs_per_call);
+        # once two epochs are complete, the next call is interrupted before it starts, as
+        # a Ctrl-C between compiled calls at an epoch's end would be.
+        if sum(calls) >= 2 and not self_in_epoch(args):
             calls.append(0)
             raise KeyboardInterrupt
-        calls.append(n_epochs)
-        return real_run_epochs(self, n_epochs, *args, **kwargs)
+        n_done = real_run_epochs(self, *args, **kwargs)
+        calls.append(n_done)
+        return n_done
 
     monkeypatch.setattr(Network, "_run_epochs", run_epochs_then_interrupt)
     est = make().set_params(max_iter=50)
@@ -93,7 +101,7 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(make, monkeypatch):
     monkeypatch.undo()
 
     assert returned is est
-    assert len(calls) == 3
+    assert calls[-1] == 0
     finished = sum(calls)
     assert 2 <= finished < 50
     messages = [(w.category, str(w.message)) for w in caught]
@@ -126,12 +134,13 @@ def test_ctrl_c_inside_a_compiled_call_is_acted_on_after_its_epochs_are_recorded
     real_run_epochs = Network._run_epochs
     calls = []
 
-    def run_epochs_and_receive_sigint(self, n_epochs, *args, **kwargs):
-        summed = real_run_epochs(self, n_epochs, *args, **kwargs)
-        calls.append(n_epochs)
-        if len(calls) == 2:  # Ctrl-C lands before the call has returned its losses
+    def run_epochs_and_receive_sigint(self, *args, **kwargs):
+        n_done = real_run_epochs(self, *args, **kwargs)
+        calls.append(n_done)
+        if sum(calls) >= 2 and not self_in_epoch(args):
+            # Ctrl-C lands before the call has returned its losses
             os.kill(os.getpid(), signal.SIGINT)
-        return summed
+        return n_done
 
     monkeypatch.setattr(Network, "_run_epochs", run_epochs_and_receive_sigint)
     monkeypatch.setattr(training, "_SECONDS_PER_CALL", 2e-4)  # short runs: stop well before the end
@@ -144,7 +153,7 @@ def test_ctrl_c_inside_a_compiled_call_is_acted_on_after_its_epochs_are_recorded
     monkeypatch.undo()
 
     finished = sum(calls)
-    assert len(calls) == 2 and 2 <= finished < 400
+    assert 2 <= finished < 400
     assert "Training interrupted by user." in [str(w.message) for w in caught]
     assert est.n_iter_ == finished and len(est.loss_curve_) == finished
     ref = MLPRegressor(max_iter=finished, **params).fit(X, y)
@@ -153,6 +162,101 @@ def test_ctrl_c_inside_a_compiled_call_is_acted_on_after_its_epochs_are_recorded
         assert a.tobytes() == b.tobytes()
     # Python's own handler is back: a later Ctrl-C raises as usual.
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32",
+                    reason="needs POSIX signals")
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_ctrl_c_inside_a_long_epoch_stops_between_batches_as_sklearn(solver, monkeypatch):
+    """An epoch longer than a time slice returns to Python between mini-batches: a real
+    SIGINT during the epoch stops training after the batch in progress, and the model is
+    scikit-learn's after a Ctrl-C at the same batch (weights of 3 batches, no epoch
+    counted, no loss recorded)."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    X, y = _data(n=150)
+    params = dict(hidden_layer_sizes=(8,), random_state=0, batch_size=10, solver=solver,
+                  max_iter=5, learning_rate_init=0.01)  # 15 batches per epoch
+    # A time slice this short gives every call a budget of one batch.
+    monkeypatch.setattr(training, "_SECONDS_PER_CALL", 1e-9)
+    real_run_epochs = Network._run_epochs
+    calls = []
+
+    def run_epochs_receiving_sigint(self, *args, **kwargs):
+        calls.append(args[-1].max_batches)
+        if len(calls) == 3:  # Ctrl-C arrives while the third batch trains
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_run_epochs(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "_run_epochs", run_epochs_receiving_sigint)
+    est = MLPRegressor(**params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    monkeypatch.undo()
+    assert calls == [1, 1, 1]
+    assert "Training interrupted by user." in [str(w.message) for w in caught]
+    assert est.n_iter_ == 0 and est.loss_curve_ == [] and est.t_ == 0
+
+    # scikit-learn, interrupted as its 4th batch begins: 3 batches of updates.
+    sk = SkMLPRegressor(**params)
+    real_backprop = type(sk)._backprop
+    n_backprops = []
+
+    def backprop_then_interrupt(self, *args, **kwargs):
+        n_backprops.append(1)
+        if len(n_backprops) == 4:
+            raise KeyboardInterrupt
+        return real_backprop(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(sk), "_backprop", backprop_then_interrupt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk.fit(X, y)
+    monkeypatch.undo()
+    assert sk.n_iter_ == 0 and sk.loss_curve_ == []
+    if solver == "adam":
+        assert est._optimizer.t == sk._optimizer.t == 3
+    # Three float64 batches of the same arithmetic; only BLAS rounding differs (1e-9).
+    for a, b in zip(est.coefs_ + est.intercepts_, sk.coefs_ + sk.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # The interrupted model works and continues from where it stopped.
+    assert np.isfinite(est.predict(X)).all()
+    est.partial_fit(X, y)
+    assert est.n_iter_ == 1 and np.isfinite(est.loss_)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32",
+                    reason="needs POSIX signals")
+def test_timed_sigint_during_a_multi_second_epoch_stops_inside_it(monkeypatch):
+    """A SIGINT from a timer, 0.2 s into an epoch of 100 batches that takes seconds
+    (200 x 1024 x 1024 products per batch), is acted on inside that epoch: the time
+    slices of ~0.1 s end between batches, so training stops long before the epoch ends."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(20000, 64)
+    y = X[:, 0] - X[:, 1]
+    real_run_epochs = Network._run_epochs
+    timers = []
+
+    def run_epochs_with_timer(self, *args, **kwargs):
+        if not timers:  # start the clock when training starts (after validation)
+            timers.append(threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)))
+            timers[0].start()
+        return real_run_epochs(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "_run_epochs", run_epochs_with_timer)
+    est = MLPRegressor(hidden_layer_sizes=(1024, 1024), random_state=0, max_iter=3)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X, y)
+    finally:
+        timers[0].cancel()
+        timers[0].join()
+    assert "Training interrupted by user." in [str(w.message) for w in caught]
+    # Stopped inside the first epoch: no epoch counted, fewer Adam steps than its batches.
+    assert est.n_iter_ == 0 and est.loss_curve_ == []
+    assert 1 <= est._optimizer.t < 100
 
 
 # -------------------------------------------------------------------- threads
@@ -418,14 +522,13 @@ def test_zipped_package_without_writable_cache_dir(cache_probes):
 
 _STAMP_PROBE = """
 import json, numpy as np
-from fastnet.kernels import dense
+from fastnet.kernels import dense, groups
 from fastnet._layout import Layout
 layout = Layout([3, 4, 2])
 params = np.linspace(-1, 1, layout.n_params)
 X = np.ones((2, 3))
 acts = np.empty(2 * layout.activation_size)
-dense.dense_forward(params, layout.units, layout.coef_offsets, layout.intercept_offsets, X, acts,
-                    3, 0)
+dense.dense_forward(params, layout.group, groups.Codes(3, 0, 0), X, acts)
 stats = dense.dense_forward.stats
 print("RESULT" + json.dumps({"hits": sum(stats.cache_hits.values()),
                              "misses": sum(stats.cache_misses.values())}))

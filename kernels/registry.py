@@ -1,0 +1,178 @@
+"""The one table of fastnet's activations and losses: every other table derives from it.
+
+Each activation has an int code (what the kernels switch on), the Glorot
+factor its layers are initialized with, where it may be used (hidden layers,
+output layer), how its derivative is taken from the layer's *outputs* (as
+scikit-learn's ``DERIVATIVES``), the in-place NumPy function that
+many-row predict uses (``fastnet._layerwise``), and -- for output
+activations -- its canonical loss: the loss whose derivative with respect to
+the output pre-activation is ``out - y``.  Each loss has an int code and the
+estimators that accept it.
+
+Adding an activation touches this table, its scalar math
+(``kernels/scalar.py``: ``activate`` and ``derivative``) and the NumPy
+reference in ``tests/reference.py`` -- nothing else: the estimators'
+parameter constraints, :class:`fastnet.Network`'s checks, the layer-wise
+predict path and persistence all read these dicts.
+
+Nothing here is compiled; the int constants are read by the kernels as
+globals (Numba freezes them at compile time).
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+__all__ = [
+    "Activation", "Loss", "ACTIVATIONS", "LOSSES", "ACTIVATION_CODES", "LOSS_CODES",
+    "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CANONICAL_LOSS", "losses_for",
+    "output_activations_for",
+]
+
+Activation = namedtuple(
+    "Activation",
+    ["name", "code", "init_factor", "hidden", "output", "derivative", "numpy_forward",
+     "canonical_loss"],
+)
+Activation.__doc__ = """One activation function.
+
+Fields
+------
+name : str
+code : int
+    The value the kernels switch on.
+init_factor : float
+    ``f`` of the uniform initialization ``U(-b, b)``, ``b = sqrt(f / (fan_in +
+    fan_out))``; scikit-learn's ``_init_coef`` uses 2 for logistic, 6 otherwise.
+hidden, output : bool
+    Whether it may be the activation of the hidden layers / of the output layer.
+derivative : str or None
+    dA/dZ written in terms of the output ``a`` (None: never back-propagated
+    through, i.e. output-only activations, whose delta comes from the loss).
+numpy_forward : callable or None
+    ``f(Z, b)``: adds the bias to the (n, units) pre-activation ``Z`` and
+    applies the activation in place with NumPy's (SIMD) ufuncs; None where the
+    compiled pass is as fast (relu, identity).
+canonical_loss : str or None
+    For output activations, the loss it pairs with (dLoss/dZ = out - y).
+"""
+
+Loss = namedtuple("Loss", ["name", "code", "estimators"])
+Loss.__doc__ = """One loss function.
+
+Fields
+------
+name : str
+code : int
+estimators : tuple of str
+    The estimators whose ``loss`` (or implied loss) it can be.
+"""
+
+
+# In-place NumPy forward passes for many-row predict (``fastnet._layerwise``): the
+# formulas are the kernels' (logistic is 1 / (1 + exp(-z)), softmax subtracts the
+# row maximum); NumPy's exp/tanh are SIMD, Numba's compile to scalar libm calls.
+def _tanh_numpy(Z, b):
+    Z += b
+    np.tanh(Z, out=Z)
+
+
+def _logistic_numpy(Z, b):
+    Z += b
+    np.negative(Z, out=Z)
+    np.exp(Z, out=Z)
+    Z += 1
+    np.reciprocal(Z, out=Z)
+
+
+def _exp_numpy(Z, b):
+    Z += b
+    np.exp(Z, out=Z)
+
+
+def _softmax_numpy(Z, b):
+    Z += b
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+
+
+IDENTITY = 0
+LOGISTIC = 1
+TANH = 2
+RELU = 3
+EXP = 4  # output only: poisson regression
+SOFTMAX = 5  # output only, row-wise: multiclass classification
+
+SQUARED_ERROR = 0
+POISSON = 1
+LOG_LOSS = 2  # softmax output, multiclass
+BINARY_LOG_LOSS = 3  # logistic output, binary and multilabel
+
+_A = Activation
+ACTIVATIONS = {a.name: a for a in (
+    _A("identity", IDENTITY, 6.0, True, True, "1", None, "squared_error"),
+    _A("logistic", LOGISTIC, 2.0, True, True, "a * (1 - a)", _logistic_numpy,
+       "binary_log_loss"),
+    _A("tanh", TANH, 6.0, True, False, "1 - a**2", _tanh_numpy, None),
+    _A("relu", RELU, 6.0, True, False, "a != 0", None, None),
+    _A("exp", EXP, 6.0, False, True, None, _exp_numpy, "poisson"),
+    _A("softmax", SOFTMAX, 6.0, False, True, None, _softmax_numpy, "log_loss"),
+)}
+LOSSES = {loss.name: loss for loss in (
+    Loss("squared_error", SQUARED_ERROR, ("MLPRegressor",)),
+    Loss("poisson", POISSON, ("MLPRegressor",)),
+    Loss("log_loss", LOG_LOSS, ("MLPClassifier",)),
+    Loss("binary_log_loss", BINARY_LOG_LOSS, ("MLPClassifier",)),
+)}
+
+ACTIVATION_CODES = {name: a.code for name, a in ACTIVATIONS.items()}
+LOSS_CODES = {name: loss.code for name, loss in LOSSES.items()}
+HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.hidden)
+OUTPUT_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.output)
+CANONICAL_LOSS = {name: a.canonical_loss for name, a in ACTIVATIONS.items() if a.output}
+
+
+def losses_for(estimator):
+    """Names of the losses an estimator (class name) trains with.
+
+    Parameters
+    ----------
+    estimator : {'MLPRegressor', 'MLPClassifier'}
+
+    Returns
+    -------
+    names : tuple of str
+    """
+    return tuple(name for name, loss in LOSSES.items() if estimator in loss.estimators)
+
+
+def output_activations_for(estimator):
+    """Names of the output activations whose canonical loss the estimator trains with.
+
+    Parameters
+    ----------
+    estimator : {'MLPRegressor', 'MLPClassifier'}
+
+    Returns
+    -------
+    names : tuple of str
+    """
+    losses = losses_for(estimator)
+    return tuple(name for name, loss in CANONICAL_LOSS.items() if loss in losses)
+
+
+def _check():
+    """The table's own invariants, checked at import: codes unique, pairs resolvable."""
+    for table in (ACTIVATION_CODES, LOSS_CODES):
+        if len(set(table.values())) != len(table):
+            raise AssertionError(f"duplicate codes in {table}")
+    for name, loss in CANONICAL_LOSS.items():
+        if loss not in LOSSES:
+            raise AssertionError(f"{name}: unknown canonical loss {loss!r}")
+    for name, a in ACTIVATIONS.items():
+        if a.hidden and a.derivative is None:
+            raise AssertionError(f"{name}: a hidden activation needs a derivative")
+
+
+_check()
