@@ -1128,6 +1128,27 @@ def test_golden_file_loads_after_the_estimators_gain_a_parameter(name, a_later_f
         fastnet.load(io.BytesIO(inconsistent))
 
 
+def test_golden_file_edited_to_lack_a_parameter_a_later_version_adds_loads(monkeypatch):
+    """The same rule with an existing parameter: pretend version 2 introduced
+    ``momentum`` and strip it from a version-1 file that had momentum=0.8: the
+    loaded model gets the constructor's default (0.9), not the file's value."""
+    record = GOLDEN_EXPECTED[1]["models"]["reg-sgd"]
+    assert record["params"]["momentum"] == 0.8 != MLPRegressor().momentum
+    table = {1: {k: v - {"momentum"} for k, v in persistence._PARAMS_INTRODUCED[1].items()},
+             FORMAT_VERSION + 1: {"MLPRegressor": {"momentum"}, "MLPClassifier": {"momentum"}}}
+    monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", FORMAT_VERSION + 1)
+    data = (GOLDEN / "v1" / record["file"]).read_bytes()
+    with pytest.raises(ModelFileError, match=r"\['momentum'\] are newer than its format version 1"):
+        fastnet.load(io.BytesIO(data))  # unedited, the file holds it: inconsistent now
+    est = fastnet.load(io.BytesIO(_with_meta(data, lambda m: m["params"].pop("momentum"))))
+    assert est.momentum == 0.9
+    params = _json_params(est)
+    assert params.pop("momentum") == 0.9
+    assert params == {k: v for k, v in record["params"].items() if k != "momentum"}
+    _assert_recorded_predictions(est, 1, record)
+
+
 def test_golden_file_lacking_a_parameter_its_version_knew_is_refused():
     data = (GOLDEN / "v1" / "reg-sgd.fnet").read_bytes()
     edited = _with_meta(data, lambda m: m["params"].pop("momentum"))
