@@ -19,6 +19,17 @@ name, JSON type, array dtype and shape against the format and raises
 :class:`ModelFileError` (a ``ValueError``) on anything truncated, corrupted,
 foreign or inconsistent; a file written by a newer format version is refused
 with a message saying so.
+
+Forward compatibility: a file keeps loading after the estimators gain
+constructor parameters.  Each format version records the parameters it
+introduced (``_PARAMS_INTRODUCED``); a file of version ``V`` holds exactly the
+parameters of the versions up to ``V``, and every parameter introduced after
+``V`` takes its constructor default.  A parameter this fastnet does not know
+means the file was written by a newer fastnet and is refused, naming it.
+Adding a constructor parameter therefore means a new ``FORMAT_VERSION`` with
+its entry in ``_PARAMS_INTRODUCED``; ``save`` refuses to write a file whose
+parameters the table does not describe, so a forgotten entry fails loudly
+instead of writing files that no fastnet reads.
 """
 
 import io
@@ -38,6 +49,37 @@ __all__ = ["save", "load", "ModelFileError", "FORMAT_VERSION"]
 FORMAT = "fastnet-model"
 FORMAT_VERSION = 1
 
+# Constructor parameters each format version introduced, per estimator (never
+# edit a released version's entry: files of that version hold exactly these).
+# A new parameter gets a new format version: {2: {"MLPRegressor": {"dropout"},
+# "MLPClassifier": {"dropout"}}}, say.  Files of version 1 then load with the
+# constructor's default dropout; fastnets that read only version 1 refuse
+# version-2 files ("newer format version") instead of dropping the parameter.
+_V1_SHARED_PARAMS = frozenset({
+    "activation", "alpha", "batch_size", "beta_1", "beta_2", "early_stopping", "epsilon",
+    "hidden_layer_sizes", "learning_rate", "learning_rate_init", "max_fun", "max_iter",
+    "momentum", "n_iter_no_change", "nesterovs_momentum", "power_t", "random_state",
+    "shuffle", "solver", "tol", "validation_fraction", "verbose", "warm_start",
+})
+_PARAMS_INTRODUCED = {
+    1: {"MLPRegressor": _V1_SHARED_PARAMS | {"loss"}, "MLPClassifier": _V1_SHARED_PARAMS},
+}
+
+# ----------------------------------------------------------- name tables
+# Every name the format stores and checks, in one place.  The activation and
+# loss names are to derive from the registry in fastnet.kernels once it exists
+# (today ``Network`` validates the activation names a file holds).
+_DTYPES = ("float32", "float64")
+_ARRAY_NAMES = ("params", "best_params", "optimizer_state", "feature_names_in_", "classes_")
+# Optimizer class stored for each solver; lbfgs keeps none.  Any solver but
+# "sgd" expects Adam, as training always did: a model fitted with adam and then
+# switched to lbfgs by set_params still carries (and saves) its Adam state.
+_OPTIMIZER_OF_SOLVER = {"sgd": "SGD", "adam": "Adam"}
+_OPTIMIZER_KINDS = frozenset(_OPTIMIZER_OF_SOLVER.values())
+_CLASSIFIER_OUTPUTS = {"logistic", "softmax"}  # binary / multilabel, multiclass
+_MULTICLASS_OUTPUT = "softmax"
+_LABEL_BINARIZER_TYPES = {"binary", "multiclass", "multilabel-indicator"}
+
 # Fitted attributes stored in JSON, with the Python types each may take.
 _SCALAR_ATTRIBUTES = {
     "n_iter_": (int,),
@@ -53,7 +95,6 @@ _SCALAR_ATTRIBUTES = {
     "validation_scores_": (list, type(None)),
     "_no_improvement_count": (int,),
 }
-_LABEL_BINARIZER_TYPES = {"binary", "multiclass", "multilabel-indicator"}
 _MAX_MEMBER_BYTES = 1 << 34  # 16 GiB: refuse absurd sizes before reading
 
 
@@ -61,10 +102,39 @@ class ModelFileError(ValueError):
     """A model file that is not a valid fastnet model file of a known version."""
 
 
+class _VersionTableError(RuntimeError):
+    """``_PARAMS_INTRODUCED`` disagrees with the estimators: a fastnet bug, not a bad file."""
+
+
 def _estimator_classes():
     from .estimators import MLPClassifier, MLPRegressor
 
     return {"MLPRegressor": MLPRegressor, "MLPClassifier": MLPClassifier}
+
+
+def _params_known_by(version, name):
+    """The constructor parameters a format-``version`` file of estimator ``name`` holds."""
+    known = set()
+    for v in range(1, version + 1):
+        known |= _PARAMS_INTRODUCED.get(v, {}).get(name, set())
+    return known
+
+
+def _current_params(name, cls):
+    """This fastnet's parameters of ``cls``, checked against the version table.
+
+    A mismatch is a fastnet bug (a constructor parameter added without its
+    format version), not a bad file, so it is not reported as one.
+    """
+    names = set(cls._get_param_names())
+    known = _params_known_by(FORMAT_VERSION, name)
+    if names != known:
+        raise _VersionTableError(
+            f"fastnet.persistence._PARAMS_INTRODUCED does not describe {name}'s parameters "
+            f"(not in the table: {sorted(names - known)}; not in {name}: "
+            f"{sorted(known - names)}); a new parameter needs a new FORMAT_VERSION"
+        )
+    return names
 
 
 # --------------------------------------------------------------------- save
@@ -83,6 +153,7 @@ def _json_value(value, what):
 
 
 def _params_for_file(est):
+    _current_params(type(est).__name__, type(est))  # never write a file no fastnet reads
     params = {}
     for name, value in est.get_params(deep=False).items():
         if name == "random_state" and not (value is None or isinstance(value, Integral)):
@@ -242,16 +313,37 @@ def _read_array(zf, name, spec):
     return array
 
 
-def _check_params(cls, params, tuple_params):
+def _check_params(name, cls, version, params, tuple_params):
+    """The estimator the file's constructor parameters describe, unfitted.
+
+    A format-``version`` file must hold exactly the parameters that version
+    knew: one missing is a corrupted file, one introduced only by a later
+    version is an inconsistent one, and one this fastnet does not know at all
+    was written by a newer fastnet.  Parameters introduced after ``version``
+    are left out of the constructor call, so they take their defaults.
+    """
     _expect(isinstance(params, dict), "corrupted fastnet model file: 'params' is not an object")
-    names = set(cls._get_param_names())
-    _expect(set(params) == names,
-            f"model file parameters {sorted(set(params) ^ names)} do not match {cls.__name__}")
+    current = _current_params(name, cls)
+    known = _params_known_by(version, name)
+    unknown = sorted(set(params) - current)
+    _expect(not unknown,
+            f"model file parameters {unknown} do not match {name}: this fastnet "
+            f"({__version__}) has no such parameter{'s' if len(unknown) > 1 else ''}, so the file "
+            f"was written by a newer fastnet (or for another estimator); upgrade fastnet to "
+            f"load it")
+    too_new = sorted(set(params) - known)
+    _expect(not too_new,
+            f"corrupted fastnet model file: parameters {too_new} are newer than its format "
+            f"version {version}")
+    missing = sorted(known - set(params))
+    _expect(not missing,
+            f"corrupted fastnet model file: parameters {missing} are missing (format version "
+            f"{version} files hold them)")
     params = dict(params)
-    for name in tuple_params:
-        _expect(name in params and isinstance(params[name], list),
-                f"corrupted file: tuple parameter {name!r}")
-        params[name] = tuple(params[name])
+    for param in tuple_params:
+        _expect(param in params and isinstance(params[param], list),
+                f"corrupted file: tuple parameter {param!r}")
+        params[param] = tuple(params[param])
     est = cls(**params)
     try:
         est._validate_params()
@@ -288,7 +380,7 @@ def load(path):
     with zf:
         try:
             return _load_from_zip(zf)
-        except ModelFileError:
+        except (ModelFileError, _VersionTableError):
             raise
         except Exception as exc:  # anything a damaged member provokes is a bad file
             _fail(f"corrupted fastnet model file ({type(exc).__name__}: {exc})")
@@ -298,9 +390,10 @@ def _load_from_zip(zf):
     meta = _read_meta(zf)
     cls = _estimator_classes().get(meta.get("estimator"))
     _expect(cls is not None, f"unknown estimator {meta.get('estimator')!r} in model file")
+    name = meta["estimator"]
     specs = meta.get("arrays")
     _expect(isinstance(specs, dict) and "params" in specs, "corrupted file: no 'params' array")
-    allowed = {"params", "best_params", "optimizer_state", "feature_names_in_", "classes_"}
+    allowed = set(_ARRAY_NAMES)
     _expect(set(specs) <= allowed, f"unknown arrays in model file: {sorted(set(specs) - allowed)}")
     members = set(zf.namelist())
     _expect(members == {"meta.json"} | {f"{k}.npy" for k in specs},
@@ -308,9 +401,9 @@ def _load_from_zip(zf):
 
     tuple_params = meta.get("tuple_params", ["hidden_layer_sizes"])
     _expect(isinstance(tuple_params, list), "corrupted file: 'tuple_params' is not a list")
-    est = _check_params(cls, meta.get("params"), tuple_params)
+    est = _check_params(name, cls, meta["format_version"], meta.get("params"), tuple_params)
     dtype = meta.get("dtype")
-    _expect(dtype in ("float32", "float64"), f"bad dtype {dtype!r} in model file")
+    _expect(dtype in _DTYPES, f"bad dtype {dtype!r} in model file")
     units = meta.get("layer_units")
     _expect(isinstance(units, list) and len(units) >= 2
             and all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in units),
@@ -327,7 +420,7 @@ def _load_from_zip(zf):
                     f"corrupted file: attribute {attr!r} must hold numbers")
     required = ["n_iter_", "n_layers_", "n_outputs_", "n_features_in_", "out_activation_",
                 "loss_"]
-    if est.solver in ("sgd", "adam"):
+    if est.solver in _OPTIMIZER_OF_SOLVER:
         required += ["t_", "loss_curve_", "_no_improvement_count"]
         if est.early_stopping:
             required += ["validation_scores_", "best_validation_score_"]
@@ -355,13 +448,13 @@ def _load_from_zip(zf):
     _expect(flat.shape == (net.layout.n_params,),
             f"corrupted file: params has {flat.size} values, layer_units need "
             f"{net.layout.n_params}")
-    if cls.__name__ == "MLPRegressor":
+    if name == "MLPRegressor":
         valid_outputs = {est._output_activation()}
     else:
-        valid_outputs = {"logistic", "softmax"}
+        valid_outputs = _CLASSIFIER_OUTPUTS
     _expect(fitted["out_activation_"] in valid_outputs,
             f"corrupted file: output activation {fitted['out_activation_']!r} does not fit "
-            f"{cls.__name__}")
+            f"{name}")
     net.params.flat[...] = flat
 
     for attr, value in fitted.items():
@@ -378,7 +471,8 @@ def _load_from_zip(zf):
                 "corrupted file: feature_names_in_")
         est.feature_names_in_ = names.astype(object)
     _load_optimizer(est, meta.get("optimizer"), arrays.get("optimizer_state"), net)
-    _load_classes(est, meta.get("label_binarizer"), arrays.get("classes_"), units[-1])
+    _load_classes(est, name == "MLPClassifier", meta.get("label_binarizer"),
+                  arrays.get("classes_"), units[-1])
     est._bind_network(net)
     return est
 
@@ -387,13 +481,13 @@ def _load_optimizer(est, meta, state, net):
     if meta is None:
         _expect(state is None, "corrupted file: optimizer state without an optimizer")
         return
-    _expect(isinstance(meta, dict) and meta.get("kind") in ("SGD", "Adam"),
+    _expect(isinstance(meta, dict) and meta.get("kind") in _OPTIMIZER_KINDS,
             "corrupted file: bad optimizer entry")
     lr, t = meta.get("learning_rate"), meta.get("t")
     _expect(isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr)
             and isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 2**53,
             "corrupted file: bad optimizer scalars")
-    _expect(meta["kind"] == ("SGD" if est.solver == "sgd" else "Adam"),
+    _expect(meta["kind"] == _OPTIMIZER_OF_SOLVER.get(est.solver, "Adam"),
             "corrupted file: optimizer does not match the solver")
     from .training import make_optimizer
 
@@ -407,8 +501,7 @@ def _load_optimizer(est, meta, state, net):
     est._optimizer = optimizer
 
 
-def _load_classes(est, meta, classes, n_outputs):
-    is_classifier = type(est).__name__ == "MLPClassifier"
+def _load_classes(est, is_classifier, meta, classes, n_outputs):
     if not is_classifier:
         _expect(classes is None and meta is None, "corrupted file: classes in a regressor")
         return
@@ -417,7 +510,7 @@ def _load_classes(est, meta, classes, n_outputs):
             "corrupted file: classes_ must be a 1-d array of numbers, bools or strings")
     y_type = meta.get("y_type_")
     _expect(y_type in _LABEL_BINARIZER_TYPES, "corrupted file: bad label type")
-    _expect((est.out_activation_ == "softmax") == (y_type == "multiclass"),
+    _expect((est.out_activation_ == _MULTICLASS_OUTPUT) == (y_type == "multiclass"),
             "corrupted file: output activation disagrees with the label type")
     expected_outputs = 1 if y_type == "binary" else classes.size
     _expect(n_outputs == expected_outputs, "corrupted file: classes_ disagree with n_outputs_")

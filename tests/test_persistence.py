@@ -19,9 +19,18 @@
   raises a clean ``ValueError``; the counts are in the test ids.
 * ``pickle`` and ``copy.deepcopy`` keep working, and the optional ``skops``
   route works with the trusted types listed in ``SKOPS_TRUSTED_TYPES``.
+* Old files keep loading: the golden files in ``tests/golden/v<N>/`` (written
+  once per format version by ``tests/golden/make_golden.py``) load and
+  predict what was recorded when they were written; after the estimators
+  gain a parameter (simulated) they still load, the new parameter at its
+  default; a parameter this fastnet does not know is refused, naming it.
+* Benign edits the loader accepts (JSON key order and whitespace, ZIP member
+  order, deflate, the verbose flag, ...) still continue training to the same
+  weights; edits of the training state are refused.
 """
 
 import copy
+import inspect
 import io
 import json
 import pickle
@@ -29,13 +38,14 @@ import random
 import struct
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import fastnet
-from fastnet import MLPClassifier, MLPRegressor, ModelFileError
+from fastnet import MLPClassifier, MLPRegressor, ModelFileError, persistence
 from fastnet.persistence import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -795,8 +805,8 @@ def _drop_fitted(name):
     return lambda meta: meta["fitted"].pop(name)
 
 
-# Edits a loader may accept only if training can then continue: load() promises a
-# model "able to continue training (partial_fit, warm_start)".
+# Edits of the training state: a loader may accept one only once it can show that
+# training then continues as on the original -- then it belongs in _BENIGN_EDITS.
 _TRAINING_STATE_EDITS = {
     "no-t_": _drop_fitted("t_"),
     "no-loss_curve_": _drop_fitted("loss_curve_"),
@@ -808,28 +818,103 @@ _TRAINING_STATE_EDITS = {
 
 
 @pytest.mark.parametrize("edit", list(_TRAINING_STATE_EDITS))
-def test_accepted_file_can_continue_training(edit, saved_regressor):
-    """A file is refused, or the loaded model trains on with partial_fit and with
-    warm_start (a clean ValueError at most)."""
+def test_training_state_edits_are_refused(edit, saved_regressor):
     _, good = saved_regressor
-    data = _with_meta(good, _TRAINING_STATE_EDITS[edit])
-    try:
-        fastnet.load(io.BytesIO(data))
-    except ModelFileError:
-        return
-    crashes = []
-    for how in ("partial_fit", "warm_start"):
-        loaded = fastnet.load(io.BytesIO(data))
-        loaded.predict(X)
-        try:
-            _continue(loaded, X, Y_REG, how)
-        except ValueError:
-            continue
-        except Exception as exc:
-            crashes.append(f"{how}: {type(exc).__name__}: {exc}")
-            continue
-        assert np.isfinite(loaded.predict(X)).all()
-    assert not crashes, "file accepted by load(), then training crashed: " + "; ".join(crashes)
+    with pytest.raises(ModelFileError, match="corrupted"):
+        fastnet.load(io.BytesIO(_with_meta(good, _TRAINING_STATE_EDITS[edit])))
+
+
+def _rewrite_meta(dump):
+    """An edit that re-serializes meta.json with ``dump(meta) -> str``."""
+    def edit(data):
+        members = _members(data)
+        members["meta.json"] = dump(json.loads(members["meta.json"]))
+        return _zip(members)
+    return edit
+
+
+def _reverse_keys(node):
+    if isinstance(node, dict):
+        return {k: _reverse_keys(node[k]) for k in reversed(list(node))}
+    if isinstance(node, list):
+        return [_reverse_keys(v) for v in node]
+    return node
+
+
+def _rezip(order=None, compression=zipfile.ZIP_STORED):
+    def edit(data):
+        members = _members(data)
+        names = list(members) if order is None else order(list(members))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+            for name in names:
+                zf.writestr(name, members[name])
+        return buf.getvalue()
+    return edit
+
+
+def _meta_edit(change):
+    return lambda data: _with_meta(data, change)
+
+
+# Edits that change the bytes but not the model: the loader accepts each (the test
+# fails if it refuses one), and training must continue exactly as on the original.
+_BENIGN_EDITS = {
+    "json-keys-sorted": _rewrite_meta(lambda m: json.dumps(m, sort_keys=True)),
+    "json-keys-reversed": _rewrite_meta(lambda m: json.dumps(_reverse_keys(m))),
+    "json-compact": _rewrite_meta(lambda m: json.dumps(m, separators=(",", ":"))),
+    "json-indent-4-crlf": _rewrite_meta(lambda m: json.dumps(m, indent=4).replace("\n", "\r\n")),
+    "json-unicode-escaped-key": _rewrite_meta(
+        lambda m: json.dumps(m, ensure_ascii=True).replace('"params"', '"\\u0070arams"')),
+    "zip-members-reversed": _rezip(order=lambda names: names[::-1]),
+    "zip-deflated": _rezip(compression=zipfile.ZIP_DEFLATED),
+    "verbose-flag": _meta_edit(lambda m: m["params"].update(verbose=True)),
+    "fastnet_version-string": _meta_edit(lambda m: m.update(fastnet_version="0.0.1")),
+}
+
+
+@pytest.fixture(scope="module")
+def saved_sgd_classifier():
+    est, _, _ = _fit("clf-binary")  # SGD with momentum: velocities in optimizer_state
+    return est, _roundtrip_bytes(est)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("model", ["reg-adam", "clf-binary"])
+@pytest.mark.parametrize("edit", list(_BENIGN_EDITS))
+def test_accepted_file_can_continue_training(edit, model, how, saved_regressor,
+                                             saved_sgd_classifier, capsys):
+    """A benignly edited file loads, and the loaded model trains on (partial_fit,
+    warm_start) to bit-identically the weights the original reaches."""
+    ref, good = saved_regressor if model == "reg-adam" else saved_sgd_classifier
+    _, Xc, yc = CASES[model]
+    data = _BENIGN_EDITS[edit](good)
+    assert data != good  # the edit did change the file
+    loaded = fastnet.load(io.BytesIO(data))  # accepted: a ModelFileError fails the test
+    original = copy.deepcopy(ref)
+    _assert_same_value(original.predict(X_NEW), loaded.predict(X_NEW), "predict after load")
+    weights_before = [c.copy() for c in original.coefs_]
+    _continue(original, Xc, yc, how)
+    _continue(loaded, Xc, yc, how)
+    capsys.readouterr()  # the verbose edit prints the losses
+    assert any(not np.array_equal(a, b) for a, b in zip(weights_before, original.coefs_))
+    _assert_same_value(original.coefs_, loaded.coefs_, "coefs_ after training")
+    _assert_same_value(original.intercepts_, loaded.intercepts_, "intercepts_ after training")
+    _assert_same_value(original.loss_curve_, loaded.loss_curve_, "loss_curve_")
+    assert loaded.n_iter_ == original.n_iter_ and loaded.t_ == original.t_
+    _assert_same_value(original.predict(X_NEW), loaded.predict(X_NEW), "predict after training")
+
+
+def test_continue_training_check_sees_a_broken_continuation(saved_regressor):
+    """Control for the test above: a file whose optimizer step counter was edited
+    (t=1 instead of its real value; accepted, it is in range) continues
+    differently, and the comparison catches it."""
+    ref, good = saved_regressor
+    loaded = fastnet.load(io.BytesIO(_with_meta(good, lambda m: m["optimizer"].update(t=1))))
+    original = copy.deepcopy(ref)
+    _continue(original, X, Y_REG, "partial_fit")
+    _continue(loaded, X, Y_REG, "partial_fit")
+    assert not np.array_equal(original.coefs_[0], loaded.coefs_[0])
 
 
 # ------------------------------------------------------- pickle and deepcopy
@@ -880,3 +965,223 @@ def test_skops_round_trip(case, tmp_path):
         _continue(est, Xc, yc, "partial_fit")
         _continue(loaded, Xc, yc, "partial_fit")
         _assert_same_model(est, loaded, [Xc, X_NEW])
+
+
+# --------------------------------------------------------------- golden files
+GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN_EXPECTED = {
+    int(folder.name[1:]): json.loads((folder / "expected.json").read_text())
+    for folder in sorted(GOLDEN.glob("v*")) if (folder / "expected.json").is_file()
+}
+GOLDEN_CASES = [(v, name) for v, exp in sorted(GOLDEN_EXPECTED.items()) for name in exp["models"]]
+GOLDEN_IDS = [f"v{v}-{name}" for v, name in GOLDEN_CASES]
+
+# Recorded float64 predictions were computed by this machine's BLAS and NumPy
+# builds; another machine's kernels (FMA or not, another summation order) may
+# round the same sums differently by a few ulps, and a value near zero inherits
+# the rounding of the larger terms that cancelled into it: rtol 1e-12 plus an
+# atol of 1e-12 times the largest value (~4500 ulps, far below any real change:
+# one wrong weight moves predictions by >1e-3 here).  float32: the same argument
+# with float32's eps, 64 * 1.2e-7 ~ 7.6e-6 relative (sums of <= 4 terms, 2 layers).
+_GOLDEN_RTOL = {"float64": 1e-12, "float32": 64 * float(np.finfo(np.float32).eps)}
+
+
+def test_golden_files_exist_for_the_current_format():
+    """Every format version leaves its golden files behind (make_golden.py)."""
+    assert FORMAT_VERSION in GOLDEN_EXPECTED
+    assert sorted(GOLDEN_EXPECTED) == list(range(1, FORMAT_VERSION + 1))
+    models = GOLDEN_EXPECTED[1]["models"]
+    kinds = {(m["estimator"], m["params"]["solver"]) for m in models.values()}
+    assert kinds == {(e, s) for e in ("MLPRegressor", "MLPClassifier")
+                     for s in ("adam", "sgd", "lbfgs")}
+    for m in models.values():
+        assert (GOLDEN / "v1" / m["file"]).stat().st_size < 8192  # small, as documented
+
+
+def _golden_inputs(version, record):
+    X = np.asarray(GOLDEN_EXPECTED[version]["X"], dtype=np.float64).astype(record["dtype"])
+    if record["dataframe"]:
+        return pd.DataFrame(X, columns=GOLDEN_EXPECTED[version]["columns"])
+    return X
+
+
+def _json_params(est):
+    return json.loads(json.dumps(est.get_params(), default=list))
+
+
+def _assert_recorded_predictions(est, version, record):
+    Xg = _golden_inputs(version, record)
+    pred = est.predict(Xg)
+    expected = np.asarray(record["predict"])
+    if record["estimator"] == "MLPRegressor":
+        assert pred.dtype == np.dtype(record["dtype"])
+        rtol = _GOLDEN_RTOL[record["dtype"]]
+        np.testing.assert_allclose(pred, expected, rtol=rtol,
+                                   atol=rtol * float(np.max(np.abs(expected))))
+        return
+    # Labels exactly: make_golden.py recorded how far the closest decision was from
+    # a tie (>= 1e-6, asserted there), far beyond any rounding of the probabilities.
+    assert record["decision_margin"] >= 1e-6
+    assert pred.tolist() == record["predict"]
+    proba = est.predict_proba(Xg)
+    assert proba.dtype == np.dtype(record["dtype"])
+    # Probabilities lie in [0, 1]: an absolute tolerance.
+    np.testing.assert_allclose(proba, np.asarray(record["predict_proba"]), rtol=0,
+                               atol=_GOLDEN_RTOL[record["dtype"]])
+
+
+@pytest.mark.parametrize("version,name", GOLDEN_CASES, ids=GOLDEN_IDS)
+def test_golden_file_loads_and_predicts_the_recorded_values(version, name):
+    record = GOLDEN_EXPECTED[version]["models"][name]
+    path = GOLDEN / f"v{version}" / record["file"]
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("meta.json"))["format_version"] == version
+    est = fastnet.load(path)
+    assert type(est).__name__ == record["estimator"]
+    # Stored numbers come back exactly: they are read, not recomputed.
+    assert _json_params(est) == record["params"]
+    assert est.n_iter_ == record["n_iter_"]
+    assert list(getattr(est, "loss_curve_", [])) == record["loss_curve_"]
+    _assert_recorded_predictions(est, version, record)
+    # Saved again (in today's format) it still predicts the same, bit for bit.
+    again = _load_bytes(_roundtrip_bytes(est))
+    Xg = _golden_inputs(version, record)
+    _assert_same_value(est.predict(Xg), again.predict(Xg), "predict after re-saving")
+
+
+@pytest.mark.parametrize("version,name", GOLDEN_CASES, ids=GOLDEN_IDS)
+def test_golden_file_continues_training(version, name):
+    """An old file trains on (warm_start; partial_fit where the solver allows it)."""
+    record = GOLDEN_EXPECTED[version]["models"][name]
+    est = fastnet.load(GOLDEN / f"v{version}" / record["file"])
+    Xg, y = _golden_inputs(version, record), np.asarray(record["y"])
+    before = [c.copy() for c in est.coefs_]
+    if record["params"]["solver"] != "lbfgs" and not record["params"]["early_stopping"]:
+        t = est.t_
+        est.partial_fit(Xg, y)
+        assert len(est.loss_curve_) == len(record["loss_curve_"]) + 1 and est.t_ == t + len(y)
+    curve = list(getattr(est, "loss_curve_", []))
+    est.set_params(warm_start=True, max_iter=2)
+    est.fit(Xg, y)
+    assert est.n_iter_ >= 1
+    if record["params"]["solver"] != "lbfgs":  # the curve goes on from the saved one
+        assert est.loss_curve_[:len(curve)] == curve and len(est.loss_curve_) > len(curve)
+    if not record["params"]["early_stopping"]:  # early stopping may restore the old best
+        assert any(not np.array_equal(a, b) for a, b in zip(before, est.coefs_))
+    assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
+    assert est.coefs_[0].dtype == np.dtype(record["dtype"])
+
+
+def _estimator_with_new_parameter(base, name, default):
+    """``base`` as a later fastnet might define it: one more constructor parameter."""
+    signature = inspect.signature(base.__init__)
+    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+
+    def __init__(self, **kwargs):
+        value = kwargs.pop(name, default)
+        base.__init__(self, **kwargs)
+        setattr(self, name, value)
+
+    __init__.__signature__ = signature.replace(
+        parameters=[*signature.parameters.values(), extra])
+    return type(base.__name__, (base,), {"__init__": __init__, "__module__": __name__})
+
+
+@pytest.fixture
+def a_later_fastnet(monkeypatch):
+    """Simulate the next release: format version 2 adds ``dropout`` (default 0.0)
+    to both estimators.  Returns the two estimator classes of that release."""
+    classes = {"MLPRegressor": _estimator_with_new_parameter(MLPRegressor, "dropout", 0.0),
+               "MLPClassifier": _estimator_with_new_parameter(MLPClassifier, "dropout", 0.0)}
+    table = dict(persistence._PARAMS_INTRODUCED)
+    table[FORMAT_VERSION + 1] = {"MLPRegressor": {"dropout"}, "MLPClassifier": {"dropout"}}
+    monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", FORMAT_VERSION + 1)
+    monkeypatch.setattr(persistence, "_estimator_classes", lambda: classes)
+    return classes
+
+
+@pytest.mark.parametrize("name", ["reg-adam", "clf-lbfgs", "reg-adam-float32"])
+def test_golden_file_loads_after_the_estimators_gain_a_parameter(name, a_later_fastnet):
+    record = GOLDEN_EXPECTED[1]["models"][name]
+    data = (GOLDEN / "v1" / record["file"]).read_bytes()
+    assert b'"dropout"' not in data  # a file of today, written before dropout existed
+    est = fastnet.load(io.BytesIO(data))
+    assert type(est) is a_later_fastnet[record["estimator"]]
+    assert est.dropout == 0.0  # introduced after version 1: the default
+    params = _json_params(est)
+    assert params.pop("dropout") == 0.0 and params == record["params"]
+    _assert_recorded_predictions(est, 1, record)
+
+    # Saved by the later fastnet, the file is version 2 and holds dropout ...
+    newer = _roundtrip_bytes(est)
+    meta = json.loads(_members(newer)["meta.json"])
+    assert meta["format_version"] == FORMAT_VERSION + 1 and meta["params"]["dropout"] == 0.0
+    assert fastnet.load(io.BytesIO(newer)).dropout == 0.0
+    # ... which a version-2 file must: without it, it is corrupt, not defaulted.
+    lacking = _with_meta(newer, lambda m: m["params"].pop("dropout"))
+    with pytest.raises(ModelFileError, match=r"corrupted.*\['dropout'\] are missing"):
+        fastnet.load(io.BytesIO(lacking))
+    # A version-1 file cannot hold a parameter only version 2 introduced.
+    inconsistent = _with_meta(data, lambda m: m["params"].update(dropout=0.0))
+    with pytest.raises(ModelFileError, match=r"\['dropout'\] are newer than its format version 1"):
+        fastnet.load(io.BytesIO(inconsistent))
+
+
+def test_golden_file_edited_to_lack_a_parameter_a_later_version_adds_loads(monkeypatch):
+    """The same rule with an existing parameter: pretend version 2 introduced
+    ``momentum`` and strip it from a version-1 file that had momentum=0.8: the
+    loaded model gets the constructor's default (0.9), not the file's value."""
+    record = GOLDEN_EXPECTED[1]["models"]["reg-sgd"]
+    assert record["params"]["momentum"] == 0.8 != MLPRegressor().momentum
+    table = {1: {k: v - {"momentum"} for k, v in persistence._PARAMS_INTRODUCED[1].items()},
+             FORMAT_VERSION + 1: {"MLPRegressor": {"momentum"}, "MLPClassifier": {"momentum"}}}
+    monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", FORMAT_VERSION + 1)
+    data = (GOLDEN / "v1" / record["file"]).read_bytes()
+    with pytest.raises(ModelFileError, match=r"\['momentum'\] are newer than its format version 1"):
+        fastnet.load(io.BytesIO(data))  # unedited, the file holds it: inconsistent now
+    est = fastnet.load(io.BytesIO(_with_meta(data, lambda m: m["params"].pop("momentum"))))
+    assert est.momentum == 0.9
+    params = _json_params(est)
+    assert params.pop("momentum") == 0.9
+    assert params == {k: v for k, v in record["params"].items() if k != "momentum"}
+    _assert_recorded_predictions(est, 1, record)
+
+
+def test_golden_file_lacking_a_parameter_its_version_knew_is_refused():
+    data = (GOLDEN / "v1" / "reg-sgd.fnet").read_bytes()
+    edited = _with_meta(data, lambda m: m["params"].pop("momentum"))
+    with pytest.raises(ModelFileError, match=r"corrupted.*\['momentum'\] are missing"):
+        fastnet.load(io.BytesIO(edited))
+
+
+@pytest.mark.parametrize("name", ["reg-sgd", "clf-adam"])
+def test_unknown_parameter_is_refused_as_from_a_newer_fastnet(name):
+    record = GOLDEN_EXPECTED[1]["models"][name]
+    data = (GOLDEN / "v1" / record["file"]).read_bytes()
+    edited = _with_meta(data, lambda m: m["params"].update(dropout=0.25))
+    with pytest.raises(ModelFileError, match="written by a newer fastnet") as info:
+        fastnet.load(io.BytesIO(edited))
+    assert "'dropout'" in str(info.value) and record["estimator"] in str(info.value)
+
+
+def test_version_table_describes_the_estimators():
+    """A new constructor parameter needs a new format version in _PARAMS_INTRODUCED."""
+    for cls in (MLPRegressor, MLPClassifier):
+        known = persistence._params_known_by(FORMAT_VERSION, cls.__name__)
+        assert known == set(cls._get_param_names())
+
+
+def test_save_and_load_refuse_an_outdated_version_table(monkeypatch, saved_regressor):
+    """An estimator parameter missing from the table is a fastnet bug: save refuses
+    to write a file no fastnet would read, and load does not blame the file."""
+    est, good = saved_regressor
+    table = {1: dict(persistence._PARAMS_INTRODUCED[1])}
+    table[1]["MLPRegressor"] = table[1]["MLPRegressor"] - {"max_fun"}
+    monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
+    with pytest.raises(RuntimeError, match=r"not in the table: \['max_fun'\]"):
+        fastnet.save(est, io.BytesIO())
+    with pytest.raises(RuntimeError, match="_PARAMS_INTRODUCED") as info:
+        fastnet.load(io.BytesIO(good))
+    assert not isinstance(info.value, ModelFileError)
