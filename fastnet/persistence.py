@@ -42,6 +42,7 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 
 from ._version import __version__
+from .kernels import registry as _registry
 from .network import Network
 
 __all__ = ["save", "load", "ModelFileError", "FORMAT_VERSION"]
@@ -66,9 +67,9 @@ _PARAMS_INTRODUCED = {
 }
 
 # ----------------------------------------------------------- name tables
-# Every name the format stores and checks, in one place.  The activation and
-# loss names are to derive from the registry in fastnet.kernels once it exists
-# (today ``Network`` validates the activation names a file holds).
+# Every name the format stores and checks, in one place.  Activation and loss
+# names derive from the registry in fastnet.kernels (and ``Network`` validates
+# the activation names a file holds against it).
 _DTYPES = ("float32", "float64")
 _ARRAY_NAMES = ("params", "best_params", "optimizer_state", "feature_names_in_", "classes_")
 # Optimizer class stored for each solver; lbfgs keeps none.  Any solver but
@@ -76,8 +77,10 @@ _ARRAY_NAMES = ("params", "best_params", "optimizer_state", "feature_names_in_",
 # switched to lbfgs by set_params still carries (and saves) its Adam state.
 _OPTIMIZER_OF_SOLVER = {"sgd": "SGD", "adam": "Adam"}
 _OPTIMIZER_KINDS = frozenset(_OPTIMIZER_OF_SOLVER.values())
-_CLASSIFIER_OUTPUTS = {"logistic", "softmax"}  # binary / multilabel, multiclass
-_MULTICLASS_OUTPUT = "softmax"
+# binary / multilabel (logistic) and multiclass (softmax)
+_CLASSIFIER_OUTPUTS = set(_registry.output_activations_for("MLPClassifier"))
+_MULTICLASS_OUTPUT = next(name for name, loss in _registry.CANONICAL_LOSS.items()
+                          if loss == "log_loss")
 _LABEL_BINARIZER_TYPES = {"binary", "multiclass", "multilabel-indicator"}
 
 # Fitted attributes stored in JSON, with the Python types each may take.
