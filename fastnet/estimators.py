@@ -17,10 +17,14 @@ from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils._param_validation import StrOptions
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._dropout import dropout_rates, dropout_seed
 from .kernels import registry as _registry
 from .network import Network
 from .training import fit_lbfgs, fit_stochastic
@@ -60,6 +64,8 @@ class BaseMLP(BaseEstimator):
     _parameter_constraints.pop("loss")
     _parameter_constraints["activation"] = _str_options(
         _registry.HIDDEN_ACTIVATIONS, _SkMLPRegressor._parameter_constraints["activation"])
+    # Beyond scikit-learn: the length of a per-layer tuple is checked at fit.
+    _parameter_constraints["dropout"] = [Interval(Real, 0, 1, closed="left"), tuple, list]
 
     # ------------------------------------------------------------ network
     def _network_for_attributes(self):
@@ -75,7 +81,9 @@ class BaseMLP(BaseEstimator):
         ):
             return net
         net = Network.from_arrays(self.coefs_, self.intercepts_, self.activation,
-                                  self.out_activation_)
+                                  self.out_activation_, dropout=self._dropout_rates(),
+                                  dropout_seed=getattr(self, "_dropout_seed", 0),
+                                  dropout_step=getattr(self, "_dropout_step", 0))
         self._bind_network(net)
         return net
 
@@ -93,14 +101,28 @@ class BaseMLP(BaseEstimator):
         return state
 
     # ---------------------------------------------------------------- fit
+    def _dropout_rates(self):
+        """One dropout rate per hidden layer (validated; 0 for a model fitted before
+        dropout existed -- its network never drops)."""
+        n_hidden = self.n_layers_ - 2 if hasattr(self, "n_layers_") else None
+        if n_hidden is None:
+            hidden = self.hidden_layer_sizes
+            n_hidden = len(hidden) if hasattr(hidden, "__iter__") else 1
+        return dropout_rates(self.dropout, n_hidden)
+
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
+        # The masks' seed comes from the random_state parameter itself, before
+        # anything draws from it (see fastnet._dropout).
+        self._dropout_seed = dropout_seed(self.random_state)
+        self._dropout_step = 0
         net = Network(layer_units, self.activation, self.out_activation_, dtype=dtype,
-                      random_state=self._random_state)
+                      random_state=self._random_state, dropout=self._dropout_rates())
+        net.dropout_seed = self._dropout_seed
         self._bind_network(net)
         self._best_params = net.params.flat.copy()
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -108,11 +130,13 @@ class BaseMLP(BaseEstimator):
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
+                self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
+                self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -151,6 +175,7 @@ class BaseMLP(BaseEstimator):
             rng.set_state(rng_state)
         if net is not None:
             net.params.flat[...] = flat
+            net.dropout_step = getattr(self, "_dropout_step", 0)
             self._bind_network(net)
 
     def _fit_unchecked(self, X, y, sample_weight, incremental):
@@ -164,12 +189,21 @@ class BaseMLP(BaseEstimator):
             )
         if self.early_stopping and incremental and self.solver in _STOCHASTIC_SOLVERS:
             raise ValueError("partial_fit does not support early_stopping=True")
+        rates = dropout_rates(self.dropout, len(hidden_layer_sizes))
+        if any(rates) and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"dropout={self.dropout!r} needs solver='sgd' or 'adam': with dropout the "
+                f"training loss is a different random function at every step, which "
+                f"L-BFGS's line search cannot minimize; use dropout=0.0 with solver='lbfgs'"
+            )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        X, y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         X = _dense(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        if class_sw is not None:  # class weights multiply the sample weights
+            sample_weight = class_sw if sample_weight is None else sample_weight * class_sw
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         n_features = X.shape[1]
@@ -193,9 +227,11 @@ class BaseMLP(BaseEstimator):
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
         net = self._network
+        net.dropout = rates  # the current parameter, also for warm_start / partial_fit
 
         if self.solver in _STOCHASTIC_SOLVERS:
             fit_stochastic(self, net, X, y, sample_weight, incremental)
+            self._dropout_step = net.dropout_step
         else:
             fit_lbfgs(self, net, X, y, sample_weight)
 
@@ -409,13 +445,35 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     n_iter_no_change : int, default=10
     max_fun : int, default=15000
         Maximum loss evaluations for lbfgs.
+    dropout : float or tuple of float, default=0.0
+        Beyond scikit-learn: inverted dropout of the hidden units while
+        training (sgd/adam only; lbfgs refuses it).  A float applies to every
+        hidden layer, a tuple gives one rate per hidden layer; each in [0, 1).
+        At each mini-batch every hidden unit's output is zeroed with that
+        probability and the survivors are scaled by ``1 / (1 - rate)``
+        (PyTorch's and Keras's convention), so ``predict`` and the validation
+        scores of early stopping use the whole network, unscaled.  The masks
+        come from a counter-based generator (SplitMix64 of a seed, the batch
+        number, the layer and the unit; see ``fastnet._dropout``) seeded from
+        ``random_state`` without drawing from it: the same ``random_state``
+        gives the same model, and scikit-learn's own draws (initial weights,
+        split, shuffles) are unchanged.  0 (the default) draws nothing and
+        trains exactly as scikit-learn.
 
     Attributes
     ----------
     loss_ : float
+        With dropout, the training loss under the dropout masks (the mean over
+        the last epoch's batches of the loss each masked network had), as
+        PyTorch and Keras report it; not the loss of the whole network.
     best_loss_ : float or None
     loss_curve_ : list of float
     validation_scores_ : list of float or None
+    validation_loss_curve_ : list of float or None
+        Beyond scikit-learn (issue #18507): with ``early_stopping=True``, the
+        training loss function (without the L2 term) on the validation split,
+        sample-weighted where weights were given, after every epoch, computed
+        with the whole network (no dropout); None otherwise.
     best_validation_score_ : float or None
     t_ : int
         Training samples seen.
@@ -473,6 +531,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -498,6 +557,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
 
     def _output_activation(self):
         # The output activation whose canonical loss is ``loss`` (identity / exp).
@@ -521,7 +581,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                 "loss='poisson' requires non-negative y (counts or rates); "
                 f"got a minimum of {np.min(y)}."
             )
-        return X, y
+        return X, y, None
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
@@ -616,6 +676,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     epsilon : float, default=1e-8
     n_iter_no_change : int, default=10
     max_fun : int, default=15000
+    dropout : float or tuple of float, default=0.0
+        As in :class:`MLPRegressor`.
+    class_weight : dict, 'balanced' or None, default=None
+        Beyond scikit-learn's MLP: weights per class, with the meaning of
+        scikit-learn's other classifiers (``compute_sample_weight``):
+        'balanced' weighs each class by ``n_samples / (n_classes *
+        count)``, a dict maps labels to weights (missing labels weigh 1).  The
+        factors multiply ``sample_weight``.  Multilabel targets take 'balanced'
+        (per label column) but not a dict; ``partial_fit`` takes a dict but not
+        'balanced' (as ``SGDClassifier.partial_fit``).
 
     See :class:`MLPRegressor` for the meaning of the shared parameters.
 
@@ -623,8 +693,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------
     classes_ : ndarray or list of ndarray
         Class labels.
-    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_ :
-        As in :class:`MLPRegressor`; validation scores are accuracies.
+    loss_, best_loss_, loss_curve_, validation_scores_, validation_loss_curve_,
+    best_validation_score_ :
+        As in :class:`MLPRegressor`; validation scores are accuracies, the
+        validation loss is the log-loss.
     t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_,
     n_layers_, n_outputs_ :
         As in :class:`MLPRegressor`.
@@ -642,6 +714,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # Fixed for classifiers (not a constructor parameter, as in scikit-learn).
     loss = "log_loss"
+
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
     def __init__(
         self,
@@ -669,6 +746,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -693,6 +772,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.class_weight = class_weight
 
     def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -730,9 +811,42 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
+        class_sw = self._class_sample_weight(y, incremental)
         # bool, not float: the indicator columns take the network's dtype later.
         y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+        return X, y, class_sw
+
+    def _class_sample_weight(self, y, incremental):
+        """The per-sample factors ``class_weight`` gives labels ``y`` (None without it).
+
+        scikit-learn's meaning: ``compute_sample_weight(class_weight, y)`` for a
+        fit ("balanced": ``n_samples / (n_classes * bincount(y))``, per column
+        for multilabel targets); partial_fit weighs by a dict over ``classes_``
+        and refuses "balanced", as ``SGDClassifier.partial_fit`` does (one batch's
+        frequencies are not the data's).
+        """
+        class_weight = self.class_weight
+        if class_weight is None:
+            return None
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        if isinstance(class_weight, dict) and multilabel:
+            raise ValueError(
+                "class_weight as a dict is not supported for multilabel targets (each "
+                "column is its own binary output); use class_weight='balanced' or "
+                "sample_weight"
+            )
+        if not incremental:
+            return compute_sample_weight(class_weight, y)
+        if class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order to use "
+                "'balanced' weights, use compute_class_weight('balanced', classes=classes, "
+                "y=y). In place of y you can use a large enough sample of the full training "
+                "set target to properly estimate the class frequency distributions. Pass the "
+                "resulting weights as the class_weight parameter."
+            )
+        per_class = compute_class_weight(class_weight, classes=self.classes_, y=y)
+        return per_class[np.searchsorted(self.classes_, y)]
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.

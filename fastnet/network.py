@@ -19,10 +19,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _layerwise
+from ._dropout import dropout_rates, dropout_seed
 from ._layout import LayeredArray, Layout
 from .kernels import dense as _dense
 from .kernels import epoch as _epoch
 from .kernels import groups as _groups
+from .kernels import losses as _losses
 from .kernels import registry as _registry
 
 __all__ = ["Network", "CANONICAL_LOSS"]
@@ -70,7 +72,13 @@ class Network:
         The dtype of the parameters and of all computation.
     random_state : int, RandomState instance or None, default=None
         Seeds the Glorot-uniform initialization, drawn exactly as
-        scikit-learn's MLP draws it.
+        scikit-learn's MLP draws it, and (without drawing from it) the dropout
+        masks.
+    dropout : float or tuple of float, default=0.0
+        Inverted dropout while training (:meth:`train_epoch`): each hidden
+        unit's output is zeroed with this probability and the survivors scaled
+        by ``1 / (1 - rate)``; one rate for every hidden layer or one per hidden
+        layer, each in [0, 1).  :meth:`forward` never drops.
 
     Attributes
     ----------
@@ -79,16 +87,24 @@ class Network:
         ``params.intercepts``.
     layout : Layout
         The offsets table.
+    dropout : tuple of float
+        One rate per hidden layer.
+    dropout_seed : int
+        The 64-bit seed of the dropout masks (see ``fastnet._dropout``).
+    dropout_step : int
+        Mini-batches trained so far with dropout: the masks of the next batch
+        are those of this step.
     """
 
     def __init__(self, layer_units, activation="relu", output_activation="identity", loss=None,
-                 dtype=np.float64, random_state=None):
-        self._setup(layer_units, activation, output_activation, loss, dtype)
+                 dtype=np.float64, random_state=None, dropout=0.0):
+        self._setup(layer_units, activation, output_activation, loss, dtype, dropout)
+        self.dropout_seed = dropout_seed(random_state)  # before initialize draws from it
         self.initialize(random_state)
 
     @classmethod
     def from_arrays(cls, coefs, intercepts, activation="relu", output_activation="identity",
-                    loss=None, dtype=None):
+                    loss=None, dtype=None, dropout=0.0, dropout_seed=0, dropout_step=0):
         """A network holding copies of given per-layer weights and intercepts.
 
         Parameters
@@ -99,6 +115,9 @@ class Network:
             As in :class:`Network`.
         dtype : {np.float64, np.float32}, default=None
             ``None`` keeps float32 when every array is float32, else float64.
+        dropout : float or tuple of float, default=0.0
+        dropout_seed, dropout_step : int, default=0
+            Where the dropout masks continue from (see :class:`Network`).
 
         Returns
         -------
@@ -123,12 +142,14 @@ class Network:
             all32 = all(a.dtype == np.float32 for a in coefs + intercepts)
             dtype = np.float32 if all32 else np.float64
         net = cls.__new__(cls)
-        net._setup(units, activation, output_activation, loss, dtype)
+        net._setup(units, activation, output_activation, loss, dtype, dropout)
+        net.dropout_seed = int(dropout_seed)
+        net.dropout_step = int(dropout_step)
         for dst, src in zip(net.params.coefs + net.params.intercepts, coefs + intercepts):
             dst[...] = src
         return net
 
-    def _setup(self, layer_units, activation, output_activation, loss, dtype):
+    def _setup(self, layer_units, activation, output_activation, loss, dtype, dropout=0.0):
         units = [int(u) for u in layer_units]
         if len(units) < 2 or min(units) < 1:
             raise ValueError(
@@ -158,6 +179,8 @@ class Network:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64; got {dtype}")
+        self.dropout = dropout_rates(dropout, len(units) - 2)
+        self.dropout_step = 0
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
@@ -219,6 +242,11 @@ class Network:
 
     def __setstate__(self, state):
         flat = state.pop("params")
+        # A network pickled before dropout existed: none, and its masks would start at 0.
+        n_hidden = len(state["layout"].units) - 2
+        state.setdefault("dropout", (0.0,) * n_hidden)
+        state.setdefault("dropout_seed", 0)
+        state.setdefault("dropout_step", 0)
         self.__dict__.update(state)
         self.params = LayeredArray(self.layout, flat)
 
@@ -280,7 +308,8 @@ class Network:
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X)
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
-        result = _dense.dense_forward(self.params.flat, self.layout.group, self._codes, X, acts)
+        result = _dense.dense_forward(self.params.flat, self.layout.group, self._codes, X, acts,
+                                      _groups.NO_DROPOUT)
         return result if self.layout.n_layers == 1 else result.copy()
 
     def _forward_if_finite(self, X):
@@ -306,14 +335,14 @@ class Network:
         layout = self.layout
         acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
         result = _dense.dense_forward_if_finite(self.params.flat, layout.group, self._codes, X,
-                                                acts)
+                                                acts, _groups.NO_DROPOUT)
         if result.shape[0] != X.shape[0]:
             return None
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
         small = X.shape[0] <= _layerwise.MIN_ROWS
         return result if layout.n_layers == 1 or small else result.copy()
 
-    def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0):
+    def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0, dropout_step=None):
         """Loss and gradient on the whole of ``X`` as one batch.
 
         The loss is scikit-learn's: the (sample-weighted) mean data loss plus
@@ -331,6 +360,11 @@ class Network:
         sample_weight : array-like of shape (n_samples,), default=None
         alpha : float, default=0.0
             L2 penalty strength.
+        dropout_step : int, default=None
+            None: the whole network (no dropout).  An int: the loss and gradient
+            under the dropout masks of that training step -- a fixed,
+            reproducible mask, so the result is a deterministic function of the
+            parameters (the gradient of that masked network).
 
         Returns
         -------
@@ -343,17 +377,51 @@ class Network:
         Y = self._as_target(y, X.shape[0])
         sw, has_sw = self._as_weights(sample_weight, X.shape[0])
         grad = np.empty_like(self.params.flat)
-        loss = self._loss_and_grad(X, Y, sw, has_sw, alpha, grad)
+        drop = _groups.NO_DROPOUT
+        if dropout_step is not None:
+            drop = self._dropout_group(np.array([int(dropout_step)], dtype=np.int64))
+        loss = self._loss_and_grad(X, Y, sw, has_sw, alpha, grad, drop)
         return loss, LayeredArray(self.layout, grad)
 
-    def _loss_and_grad(self, X, Y, sw, has_sw, alpha, grad):
+    def _loss_and_grad(self, X, Y, sw, has_sw, alpha, grad, drop=_groups.NO_DROPOUT):
         """:meth:`loss_and_grad` on normalized arrays, writing into ``grad``."""
         work = _workspace(self.layout, X.shape[0], self.n_outputs, self.dtype, gather=False,
                           grad=grad)
         loss = _epoch.batch_loss_and_grad(self.params.flat, grad, self.layout.group, self._codes,
                                           _groups.Data(X, Y, sw, has_sw), work,
-                                          self.dtype.type(alpha))
+                                          self.dtype.type(alpha), drop)
         return float(loss)
+
+    def data_loss(self, X, y, sample_weight=None):
+        """The loss's data term of the whole network (no dropout, no L2 penalty).
+
+        scikit-learn's ``LOSS_FUNCTIONS[loss](y, forward(X), sample_weight)``,
+        computed by the compiled loss the training uses.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        loss : float
+        """
+        X = self._as_input(X)
+        Y = self._as_target(y, X.shape[0])
+        sw, has_sw = self._as_weights(sample_weight, X.shape[0])
+        out = np.ascontiguousarray(self._forward(X))
+        col_sum = np.empty(self.n_outputs, dtype=self.dtype)
+        return float(_losses.loss_value(self._codes.loss, out, _groups.Data(X, Y, sw, has_sw),
+                                        col_sum))
+
+    def _dropout_group(self, step):
+        """The kernels' ``Dropout`` group at batch counter ``step`` (int64 (1,)), or
+        ``NO_DROPOUT`` when every rate is 0."""
+        if not any(self.dropout):
+            return _groups.NO_DROPOUT
+        return _groups.dropout(self.dropout + (0.0,), self.dropout_seed, step)
 
     def train_epoch(self, X, y, optimizer, *, batch_size=200, sample_weight=None, alpha=0.0,
                     order=None):
@@ -420,7 +488,9 @@ class Network:
         """
         ws = self._workspace_for(plan.batch_size)
         opt = optimizer.group(self.layout.n_params, self.dtype, alpha)
+        step = np.array([self.dropout_step], dtype=np.int64)
         n_done = _epoch.run_epochs(self.params.flat, self.layout.group, self._codes, data, ws,
-                                   opt, shuffle, plan)
+                                   opt, shuffle, plan, self._dropout_group(step))
         optimizer.after_epoch(int(opt.step[0]))
+        self.dropout_step = int(step[0])
         return int(n_done)

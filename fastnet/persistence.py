@@ -48,7 +48,7 @@ from .network import Network
 __all__ = ["save", "load", "ModelFileError", "FORMAT_VERSION"]
 
 FORMAT = "fastnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Constructor parameters each format version introduced, per estimator (never
 # edit a released version's entry: files of that version hold exactly these).
@@ -64,7 +64,13 @@ _V1_SHARED_PARAMS = frozenset({
 })
 _PARAMS_INTRODUCED = {
     1: {"MLPRegressor": _V1_SHARED_PARAMS | {"loss"}, "MLPClassifier": _V1_SHARED_PARAMS},
+    # Beyond scikit-learn: dropout (both), class_weight (classifier); version 2 files also
+    # hold the dropout masks' seed and step and validation_loss_curve_.
+    2: {"MLPRegressor": {"dropout"}, "MLPClassifier": {"dropout", "class_weight"}},
 }
+# Parameters whose dict values are stored as {"items": [[key, value], ...]}: JSON object
+# keys are strings, class labels need not be.
+_DICT_PARAMS = frozenset({"class_weight"})
 
 # ----------------------------------------------------------- name tables
 # Every name the format stores and checks, in one place.  Activation and loss
@@ -97,6 +103,9 @@ _SCALAR_ATTRIBUTES = {
     "loss_curve_": (list,),
     "validation_scores_": (list, type(None)),
     "_no_improvement_count": (int,),
+    "validation_loss_curve_": (list, type(None)),
+    "_dropout_seed": (int,),
+    "_dropout_step": (int,),
 }
 _MAX_MEMBER_BYTES = 1 << 34  # 16 GiB: refuse absurd sizes before reading
 
@@ -161,6 +170,12 @@ def _params_for_file(est):
     for name, value in est.get_params(deep=False).items():
         if name == "random_state" and not (value is None or isinstance(value, Integral)):
             value = None  # a RandomState's stream is not part of the model
+        if name in _DICT_PARAMS and isinstance(value, dict):
+            value = {"items": [[_json_value(k, f"a key of {name!r}"),
+                                _json_value(v, f"a value of {name!r}")]
+                               for k, v in value.items()]}
+            params[name] = value
+            continue
         params[name] = _json_value(value, f"parameter {name!r}")
     return params
 
@@ -343,6 +358,14 @@ def _check_params(name, cls, version, params, tuple_params):
             f"corrupted fastnet model file: parameters {missing} are missing (format version "
             f"{version} files hold them)")
     params = dict(params)
+    for param in _DICT_PARAMS & set(params):
+        value = params[param]
+        if isinstance(value, dict):
+            items = value.get("items")
+            _expect(set(value) == {"items"} and isinstance(items, list)
+                    and all(isinstance(kv, list) and len(kv) == 2 for kv in items),
+                    f"corrupted file: parameter {param!r}")
+            params[param] = {k: v for k, v in items}
     for param in tuple_params:
         _expect(param in params and isinstance(params[param], list),
                 f"corrupted file: tuple parameter {param!r}")
@@ -429,11 +452,17 @@ def _load_from_zip(zf):
             required += ["validation_scores_", "best_validation_score_"]
         else:
             required += ["best_loss_"]
+    if meta["format_version"] >= 2:
+        required += ["_dropout_seed", "_dropout_step"]
+        if est.solver in _OPTIMIZER_OF_SOLVER and est.early_stopping:
+            required += ["validation_loss_curve_"]
     for attr in required:
         _expect(attr in fitted and (fitted[attr] is not None or attr == "loss_"),
                 f"corrupted file: fitted attribute {attr!r} is missing")
-    for attr in ("n_iter_", "t_", "_no_improvement_count"):
+    for attr in ("n_iter_", "t_", "_no_improvement_count", "_dropout_step"):
         _expect(0 <= fitted.get(attr, 0) < 2**53, f"corrupted file: {attr!r} out of range")
+    _expect(0 <= fitted.get("_dropout_seed", 0) < 2**64,
+            "corrupted file: '_dropout_seed' out of range")
     _expect(fitted["n_layers_"] == len(units) and fitted["n_features_in_"] == units[0]
             and fitted["n_outputs_"] == units[-1],
             "corrupted file: layer_units disagree with the fitted attributes")
@@ -464,6 +493,20 @@ def _load_from_zip(zf):
         setattr(est, attr, float(value) if attr in ("loss_",) else value)
     if "loss_curve_" in fitted:
         est.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
+    if est.solver in _OPTIMIZER_OF_SOLVER and "validation_loss_curve_" not in fitted:
+        # A version 1 file: the validation loss was not recorded (NaN per epoch).
+        scores = fitted.get("validation_scores_")
+        est.validation_loss_curve_ = None if scores is None else [math.nan] * len(scores)
+    elif fitted.get("validation_loss_curve_") is not None:
+        curve = est.validation_loss_curve_ = [float(v) for v in fitted["validation_loss_curve_"]]
+        _expect(len(curve) == len(fitted.get("validation_scores_") or []),
+                "corrupted file: validation_loss_curve_ and validation_scores_ differ in length")
+    try:
+        net.dropout = est._dropout_rates()
+    except (ValueError, TypeError) as exc:
+        _fail(f"model file holds invalid parameters: {exc}")
+    net.dropout_seed = est._dropout_seed = fitted.get("_dropout_seed", 0)
+    net.dropout_step = est._dropout_step = fitted.get("_dropout_step", 0)
     if "best_params" in arrays:
         _expect(arrays["best_params"].shape == flat.shape
                 and arrays["best_params"].dtype == flat.dtype, "corrupted file: best_params")

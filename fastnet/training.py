@@ -76,9 +76,10 @@ def _split_for_early_stopping(est, X, y, sample_weight):
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
+    targets_val = y_val  # as the network sees them (indicators for classifiers)
     if is_classifier(est):
         y_val = est._label_binarizer.inverse_transform(y_val)
-    return X_train, y_train, sw_train, X_val, y_val, sw_val
+    return X_train, y_train, sw_train, X_val, y_val, sw_val, targets_val
 
 
 def fit_stochastic(est, net, X, y, sample_weight, incremental):
@@ -104,11 +105,16 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
 
     early_stopping = est.early_stopping
     if early_stopping:
-        X_train, y_train, sw_train, X_val, y_val, sw_val = _split_for_early_stopping(
-            est, X, y, sample_weight)
+        X_train, y_train, sw_train, X_val, y_val, sw_val, targets_val = (
+            _split_for_early_stopping(est, X, y, sample_weight))
+        val = _ValidationLoss(net, X_val, targets_val, sw_val)
+        if getattr(est, "validation_loss_curve_", None) is None:
+            # warm_start on a model saved before the curve existed: its epochs were not
+            # recorded, so they are NaN, and the lists stay aligned.
+            est.validation_loss_curve_ = [np.nan] * len(est.validation_scores_)
     else:
         X_train, y_train, sw_train = X, y, sample_weight
-        X_val = y_val = sw_val = None
+        X_val = y_val = sw_val = val = None
 
     dtype = net.dtype
     X_train = _kernel_array(X_train, dtype)
@@ -133,7 +139,7 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
                 summed = run(n_epochs)
                 for position, accumulated in enumerate(summed):
                     stopped = _end_epoch(est, net, optimizer, accumulated / n_samples,
-                                         n_samples, early_stopping, X_val, y_val, sw_val,
+                                         n_samples, early_stopping, X_val, y_val, sw_val, val,
                                          incremental)
                     if stopped and position != n_epochs - 1:  # _epochs_per_call's promise
                         raise RuntimeError("fastnet: training ran past a stopping point")
@@ -146,6 +152,25 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
 
     if early_stopping:
         net.params.flat[...] = est._best_params
+
+
+class _ValidationLoss:
+    """The training loss function on the validation split, for ``validation_loss_curve_``.
+
+    The data term of the loss (no L2 penalty), sample-weighted where weights
+    were given, of the whole network (no dropout), computed by the same
+    compiled loss the training uses.
+    """
+
+    def __init__(self, net, X_val, targets_val, sw_val):
+        dtype = net.dtype
+        self.net = net
+        self.X = _kernel_array(X_val, dtype)
+        self.Y = _kernel_array(targets_val, dtype)
+        self.sw = None if sw_val is None else _kernel_array(sw_val, dtype)
+
+    def __call__(self):
+        return self.net.data_loss(self.X, self.Y, self.sw)
 
 
 # Longest a single compiled call should train: Ctrl-C is acted on between calls, and
@@ -296,7 +321,7 @@ def _is_mt19937(random_state):
     return isinstance(state, dict) and state.get("bit_generator") == "MT19937"
 
 
-def _end_epoch(est, net, optimizer, loss, n_samples, early_stopping, X_val, y_val, sw_val,
+def _end_epoch(est, net, optimizer, loss, n_samples, early_stopping, X_val, y_val, sw_val, val,
                incremental):
     """scikit-learn's bookkeeping after one epoch; True when training stops."""
     est.n_iter_ += 1
@@ -306,7 +331,7 @@ def _end_epoch(est, net, optimizer, loss, n_samples, early_stopping, X_val, y_va
     if est.verbose:
         print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
 
-    _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val)
+    _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val, val)
     optimizer.iteration_ends(est.t_)
 
     if est._no_improvement_count > est.n_iter_no_change:
@@ -335,10 +360,11 @@ def _end_epoch(est, net, optimizer, loss, n_samples, early_stopping, X_val, y_va
     return False
 
 
-def _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val):
+def _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val, val):
     if early_stopping:
         val_score = est._score(X_val, y_val, sample_weight=sw_val)
         est.validation_scores_.append(val_score)
+        est.validation_loss_curve_.append(val())
         if est.verbose:
             print("Validation score: %f" % est.validation_scores_[-1])
         last_valid_score = est.validation_scores_[-1]

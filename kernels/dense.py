@@ -15,6 +15,8 @@ import numpy as np
 
 from ._jit import jit, like
 from .activations import activation_backward, bias_activation_forward
+from .dropout import dropout_backward, dropout_forward
+from .scalar import dropout_stream
 
 
 @jit(inline=True)
@@ -76,8 +78,14 @@ def column_sums(D, out):
             out[c] += D[r, c]
 
 
+@jit(inline=True)
+def _drops(drop, i):
+    """Whether layer ``i``'s outputs are dropped out (a hidden layer with a rate > 0)."""
+    return drop.enabled and drop.rates[i] > 0.0
+
+
 @jit
-def dense_forward(params, layout, codes, X, acts):
+def dense_forward(params, layout, codes, X, acts, drop):
     """Forward pass: every layer's activations for a batch.
 
     Parameters
@@ -90,7 +98,9 @@ def dense_forward(params, layout, codes, X, acts):
     X : ndarray of shape (n, units[0]), C-contiguous
         The input batch.
     acts : ndarray of shape (>= n * sum(units[1:]),)
-        Workspace receiving each layer's output.
+        Workspace receiving each layer's output (after dropout, where applied).
+    drop : Dropout
+        Training-time dropout of the hidden layers (``groups.NO_DROPOUT``: none).
 
     Returns
     -------
@@ -105,12 +115,14 @@ def dense_forward(params, layout, codes, X, acts):
         np.dot(A, _weights(params, layout, i), Z)
         code = codes.output if i == n_layers - 1 else codes.hidden
         bias_activation_forward(Z, _intercepts(params, layout, i), code)
+        if _drops(drop, i):
+            dropout_forward(Z, dropout_stream(drop.seed, drop.step[0], i), drop.rates[i])
         A = Z
     return A
 
 
 @jit
-def dense_forward_if_finite(params, layout, codes, X, acts):
+def dense_forward_if_finite(params, layout, codes, X, acts, drop):
     """:func:`dense_forward`, unless ``X`` holds NaN or infinity.
 
     The lean predict path checks finiteness here, in the same compiled call,
@@ -132,11 +144,11 @@ def dense_forward_if_finite(params, layout, codes, X, acts):
             v = X[r, c]
             if not np.isfinite(v):
                 return acts[:0].reshape((0, layout.units[layout.units.shape[0] - 1]))
-    return dense_forward(params, layout, codes, X, acts)
+    return dense_forward(params, layout, codes, X, acts, drop)
 
 
 @jit
-def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, finish):
+def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, finish, drop):
     """Backward pass: the gradient of the loss w.r.t. every parameter.
 
     On entry the output layer's block of ``deltas`` holds dLoss/dZ of the
@@ -165,6 +177,8 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         ``A_prev.T @ D`` and ``D.sum(axis=0)``; the training epoch leaves the
         ``+ alpha * W`` and ``/ sw_sum`` to the optimizer step, which reads
         the buffer anyway (``optimizers``).
+    drop : Dropout
+        The dropout the forward pass applied (the same masks are recomputed).
     """
     n = X.shape[0]
     n_layers = layout.units.shape[0] - 1
@@ -189,7 +203,11 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         if i > 0:
             D_prev = block(deltas, layout, n, i - 1)
             np.dot(D, W.T, D_prev)
-            activation_backward(A_prev, D_prev, codes.hidden)
+            if _drops(drop, i - 1):
+                dropout_backward(A_prev, D_prev, dropout_stream(drop.seed, drop.step[0], i - 1),
+                                 drop.rates[i - 1], codes.hidden)
+            else:
+                activation_backward(A_prev, D_prev, codes.hidden)
 
 
 @jit

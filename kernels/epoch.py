@@ -32,7 +32,7 @@ def _weight_total(params, sw, has_sw, n):
 
 
 @jit(inline=True)
-def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, finish=True):
+def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, drop, finish=True):
     """Loss and gradient of one batch (scikit-learn's ``_backprop``).
 
     Parameters
@@ -47,6 +47,8 @@ def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, finish=
         ``acts``, ``deltas`` (at least ``n * sum(units[1:])`` elements) and
         ``col_sum`` (units[-1],) are used.
     alpha : float of params' dtype
+    drop : Dropout
+        Dropout of the hidden layers at step ``drop.step[0]`` (``NO_DROPOUT``: none).
     finish : bool, default=True
         False leaves the raw gradient sums in ``grad`` (see ``dense_backward``).
 
@@ -59,13 +61,13 @@ def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, finish=
     n = X.shape[0]
     n_layers = layout.units.shape[0] - 1
     sw_sum = _weight_total(params, batch.sw, batch.has_sw, n)
-    out = dense_forward(params, layout, codes, X, work.acts)
+    out = dense_forward(params, layout, codes, X, work.acts, drop)
     loss = loss_value(codes.loss, out, batch, work.col_sum)
     loss += l2_penalty(params, layout.n_coef, alpha, sw_sum)
     D = block(work.deltas, layout, n, n_layers - 1)
     output_delta(out, batch, D)
     dense_backward(params, grad, layout, codes, X, work.acts, work.deltas, alpha, sw_sum,
-                   finish)
+                   finish, drop)
     return loss
 
 
@@ -89,7 +91,7 @@ def _gather(data, order, start, n, work):
 
 
 @jit
-def run_epochs(params, layout, codes, data, work, opt, shuf, plan):
+def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop):
     """Train a run of epochs: every mini-batch of the order, reshuffled before each epoch.
 
     The shuffle is ``RandomState.shuffle(order)`` on the state ``(shuf.key,
@@ -116,6 +118,8 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan):
         How many epochs and batches this call may train; ``plan.cursor`` /
         ``plan.partial`` carry an epoch in progress between calls, and
         ``plan.losses`` receives each completed epoch's summed loss.
+    drop : Dropout
+        Dropout of the hidden layers; its step counter advances by one per batch.
 
     Returns
     -------
@@ -146,7 +150,9 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan):
             n = min(batch_size, n_samples - start)
             batch = _gather(data, order, start, n, work)
             loss = batch_loss_and_grad(params, work.grad, layout, codes, batch, work,
-                                       opt.alpha, False)
+                                       opt.alpha, drop, False)
+            if drop.enabled:
+                drop.step[0] += 1
             accumulated += np.float64(loss) * n
             # The optimizer finishes the gradient (raw sums + alpha * W, / sw_sum) as it
             # reads it.

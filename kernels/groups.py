@@ -40,6 +40,13 @@ Groups
     with ``enabled`` it is reshuffled before each epoch as
     ``RandomState.shuffle`` would, on the MT19937 state ``key`` uint32 (624,)
     and ``pos`` int64 (1,), advanced in place.
+``Dropout(enabled, rates, seed, step)``
+    Inverted dropout of the hidden units while training: ``rates`` float64
+    (n_layers,) the drop probability of each layer's outputs (the output
+    layer's is 0); ``seed`` uint64 and ``step`` int64 (1,) -- batches trained
+    so far, advanced in place by the epoch kernel -- select the masks of the
+    counter-based generator (``scalar.dropout_stream``).  ``enabled`` False:
+    no dropout (predict, and every model without it).
 ``Plan(n_epochs, max_batches, batch_size, cursor, partial, losses)``
     What one call trains: at most ``n_epochs`` epochs and at most
     ``max_batches`` mini-batches (-1: no limit) of ``batch_size`` rows;
@@ -56,7 +63,8 @@ import numpy as np
 
 __all__ = ["Layout", "Codes", "Data", "Work", "Optimizer", "Shuffle", "Plan", "SGD", "ADAM",
            "H_LEARNING_RATE", "H_MOMENTUM", "H_NESTEROV", "H_BETA_1", "H_BETA_2",
-           "H_EPSILON", "N_HYPER", "layout_of", "no_shuffle", "plan"]
+           "H_EPSILON", "N_HYPER", "layout_of", "no_shuffle", "plan", "Dropout", "NO_DROPOUT",
+           "dropout"]
 
 Layout = namedtuple("Layout", ["units", "coef_off", "icpt_off", "act_off", "n_coef"])
 Codes = namedtuple("Codes", ["hidden", "output", "loss"])
@@ -66,6 +74,7 @@ Optimizer = namedtuple("Optimizer", ["code", "state", "hyper", "alpha", "step"])
 Shuffle = namedtuple("Shuffle", ["enabled", "order", "key", "pos"])
 Plan = namedtuple("Plan", ["n_epochs", "max_batches", "batch_size", "cursor", "partial",
                            "losses"])
+Dropout = namedtuple("Dropout", ["enabled", "rates", "seed", "step"])
 
 SGD = 0
 ADAM = 1
@@ -126,3 +135,27 @@ def plan(n_epochs, batch_size, max_batches=-1, cursor=None, partial=None):
     partial = np.zeros(1) if partial is None else partial
     return Plan(int(n_epochs), int(max_batches), int(batch_size), cursor, partial,
                 np.zeros(n_epochs))
+
+
+def dropout(rates, seed, step):
+    """A :class:`Dropout` group; disabled when every rate is 0.
+
+    Parameters
+    ----------
+    rates : sequence of float, length n_layers
+        Drop probability of each layer's outputs (0 for the output layer).
+    seed : int
+        Any 64-bit value.
+    step : ndarray of int64, shape (1,)
+        The batch counter, advanced in place by training.
+
+    Returns
+    -------
+    drop : Dropout
+    """
+    rates = np.ascontiguousarray(rates, dtype=np.float64)
+    return Dropout(bool(np.any(rates > 0)), rates, np.uint64(int(seed) % 2**64), step)
+
+
+# No dropout: predict and every model without it pass this (same types, no recompile).
+NO_DROPOUT = Dropout(False, np.zeros(0), np.uint64(0), np.zeros(1, dtype=np.int64))

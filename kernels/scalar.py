@@ -18,7 +18,8 @@ from .registry import (
     EXP, LOG_LOSS, LOGISTIC, POISSON, RELU, SQUARED_ERROR, TANH,
 )
 
-__all__ = ["activate", "derivative", "xlogy", "loss_term", "sgd_update", "adam_update"]
+__all__ = ["activate", "derivative", "xlogy", "loss_term", "sgd_update", "adam_update",
+           "splitmix64", "dropout_stream", "dropout_keeps"]
 
 
 @elementwise
@@ -152,3 +153,56 @@ def adam_update(w, m, v, g, learning_rate, beta_1, one_minus_beta_1, beta_2,
     m = beta_1 * m + one_minus_beta_1 * g
     v = beta_2 * v + one_minus_beta_2 * (g * g)
     return w + (-learning_rate * m / (np.sqrt(v) + epsilon)), m, v
+
+
+# ------------------------------------------------------------------- dropout
+# SplitMix64 (Steele, Lea & Flood 2014): the increment and the output mix.
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+@elementwise
+def splitmix64(z):
+    """SplitMix64's output function of a 64-bit word (a bijection that mixes every bit)."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return z ^ (z >> np.uint64(31))
+
+
+@elementwise
+def dropout_stream(seed, step, layer):
+    """The key of one layer's masks at one training step (a batch).
+
+    Counter-based: ``splitmix64(seed + gamma * (step * 64 + layer + 1))`` -- no
+    state to carry, so any device computes any mask on its own.  Up to 64
+    layers per step.
+
+    Parameters
+    ----------
+    seed : uint64
+    step : int
+        Batches trained under this seed before this one.
+    layer : int
+        Index of the hidden layer (0 = the first).
+
+    Returns
+    -------
+    key : uint64
+    """
+    counter = np.uint64(step) * np.uint64(64) + np.uint64(layer) + np.uint64(1)
+    return splitmix64(seed + _GAMMA * counter)
+
+
+@elementwise
+def dropout_keeps(key, index, rate):
+    """Whether unit ``index`` (row * width + unit) of a layer survives dropout ``rate``.
+
+    ``u = (splitmix64(key + gamma * (index + 1)) >> 11) * 2**-53`` is uniform in
+    [0, 1) with 53 bits; the unit is kept when ``u >= rate`` (probability
+    ``1 - rate``).  The comparison is in float64 whatever the model's dtype, so
+    float32 and float64 models draw the same masks.
+    """
+    h = splitmix64(key + _GAMMA * (np.uint64(index) + np.uint64(1)))
+    u = np.float64(h >> np.uint64(11)) * 1.1102230246251565e-16  # 2**-53
+    return u >= rate

@@ -420,3 +420,52 @@ def run_epoch(X, Y, coefs, intercepts, hidden, output, optimizer, order, batch_s
         accumulated += float(value) * len(idx)
         optimizer.step(params, dW + db)
     return accumulated
+
+
+# ------------------------------------------------------------------- dropout
+_MASK64 = (1 << 64) - 1
+_GAMMA = 0x9E3779B97F4A7C15
+
+
+def _splitmix64(z):
+    """SplitMix64's output function (Steele, Lea & Flood 2014), on Python ints."""
+    z &= _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def dropout_mask(seed, step, layer, n, width, rate):
+    """fastnet's documented dropout mask of one hidden layer, computed from its definition.
+
+    Unit ``j`` of row ``r`` is kept when ``u >= rate``, ``u = (h >> 11) * 2**-53``,
+    ``h = splitmix64(key + gamma * (r * width + j + 1))`` and
+    ``key = splitmix64(seed + gamma * (step * 64 + layer + 1))``.
+
+    Returns
+    -------
+    keep : ndarray of bool, shape (n, width)
+    """
+    key = _splitmix64(seed + _GAMMA * (step * 64 + layer + 1))
+    keep = np.empty((n, width), dtype=bool)
+    for r in range(n):
+        for j in range(width):
+            h = _splitmix64(key + _GAMMA * (r * width + j + 1))
+            keep[r, j] = (h >> 11) * 2.0**-53 >= rate
+    return keep
+
+
+def forward_with_dropout(X, coefs, intercepts, hidden, output, masks, rates):
+    """:func:`forward` with inverted dropout on the hidden layers' outputs.
+
+    ``masks[i]`` (n, units) bool and ``rates[i]`` for hidden layer ``i``:
+    ``A = act(Z) * mask / (1 - rate)``.  Returns the list of activations.
+    """
+    acts = [X]
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        last = i == len(coefs) - 1
+        A = activation(acts[-1] @ W + b, output if last else hidden)
+        if not last and rates[i] > 0:
+            A = A * masks[i] * A.dtype.type(1.0 / (1.0 - rates[i]))
+        acts.append(A)
+    return acts

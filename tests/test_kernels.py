@@ -239,7 +239,8 @@ def _codes(hidden, output):
 def _forward_kernel(flat, layout, X, hidden, output):
     n = X.shape[0]
     acts = np.full(n * layout.activation_size, np.nan, dtype=flat.dtype)
-    out = kdense.dense_forward(flat, layout.group, _codes(hidden, output), X, acts)
+    out = kdense.dense_forward(flat, layout.group, _codes(hidden, output), X, acts,
+                               kg.NO_DROPOUT)
     return out, acts
 
 
@@ -288,7 +289,7 @@ def test_dense_backward(request, dtype, config, hidden):
     grad = np.full_like(flat, np.nan)
     for finish in (True, False):
         kdense.dense_backward(flat, grad, layout.group, _codes(hidden, "identity"), X, acts,
-                              deltas, alpha, sw_sum, finish)
+                              deltas, alpha, sw_sum, finish, kg.NO_DROPOUT)
         # finish=False leaves the raw sums: the gradient with alpha=0 and sw_sum=1.
         dW, db = R.backprop(expected_acts, coefs, delta_out, hidden,
                             alpha if finish else 0.0, sw_sum if finish else 1.0)
@@ -316,7 +317,8 @@ def _batch_kernel(flat, layout, X, Y, sw, hidden, output, alpha):
     grad = np.full_like(flat, np.nan)
     work = _work(layout, n, X.shape[1], Y.shape[1], dtype)._replace(grad=grad)
     loss = kepoch.batch_loss_and_grad(flat, grad, layout.group, _codes(hidden, output),
-                                      kg.Data(X, Y, sw_arr, has_sw), work, dtype.type(alpha))
+                                      kg.Data(X, Y, sw_arr, has_sw), work, dtype.type(alpha),
+                                      kg.NO_DROPOUT)
     return loss, grad
 
 
@@ -513,7 +515,7 @@ def run_epoch_kernel(X, Y, sw, order, batch_size, flat, layout, hidden, output, 
     plan = kg.plan(1, batch_size)
     n_done = kepoch.run_epochs(flat, layout.group, _codes(hidden, output), data,
                                _work(layout, batch_size, X.shape[1], Y.shape[1], dtype), opt,
-                               kg.no_shuffle(order), plan)
+                               kg.no_shuffle(order), plan, kg.NO_DROPOUT)
     assert n_done == 1
     return plan.losses[0], int(opt.step[0])
 
@@ -662,7 +664,7 @@ def _retype_float32_callers():
 # Documented float64 inputs of a float32 call: the optimizer's hyperparameter vector
 # (its learning-rate arithmetic is float64 by design, as scikit-learn's is) and the
 # plan's per-epoch loss sums (float64 accumulation).
-ALLOWED_FLOAT64_ARGS = {"opt.hyper", "plan.partial", "plan.losses"}
+ALLOWED_FLOAT64_ARGS = {"opt.hyper", "plan.partial", "plan.losses", "drop.rates"}
 
 
 def _float32_kernel_calls(rng, dtype):
@@ -819,7 +821,7 @@ def test_epochs_split_into_batch_budgets_equal_one_call(request, dtype, budget):
     plan_a = kg.plan(n_epochs, batch_size)
     work = _work(layout, batch_size, units[0], units[-1], dtype)
     assert kepoch.run_epochs(flat_a, layout.group, _codes(hidden, output), data, work, opt_a,
-                             shuf_a, plan_a) == n_epochs
+                             shuf_a, plan_a, kg.NO_DROPOUT) == n_epochs
 
     flat_b, opt_b, shuf_b = fresh()
     cursor, partial = np.zeros(1, dtype=np.int64), np.zeros(1)
@@ -827,7 +829,7 @@ def test_epochs_split_into_batch_budgets_equal_one_call(request, dtype, budget):
     while len(losses) < n_epochs:
         plan = kg.plan(n_epochs - len(losses), batch_size, budget, cursor, partial)
         done = kepoch.run_epochs(flat_b, layout.group, _codes(hidden, output), data, work,
-                                 opt_b, shuf_b, plan)
+                                 opt_b, shuf_b, plan, kg.NO_DROPOUT)
         losses.extend(plan.losses[:done])
         calls += 1
         assert done <= -(-budget // 5) + 1  # never more epochs than the batches allow

@@ -174,8 +174,10 @@ def test_layerwise_forward_matches_fused_kernel(dtype, hidden, output):
     X = rng.randn(_layerwise.MIN_ROWS + 11, 5).astype(dtype)
     acts = np.empty(X.shape[0] * net.layout.activation_size, dtype=dtype)
     from fastnet.kernels import dense as kdense
+    from fastnet.kernels import groups
 
-    expected = kdense.dense_forward(net.params.flat, net.layout.group, net._codes, X, acts)
+    expected = kdense.dense_forward(net.params.flat, net.layout.group, net._codes, X, acts,
+                                    groups.NO_DROPOUT)
     got = _layerwise.forward(net, X)
     assert got.dtype == np.dtype(dtype) and got.shape == expected.shape
     rtol = 1e-5 if dtype == np.float32 else 1e-12
