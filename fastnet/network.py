@@ -26,6 +26,7 @@ from .kernels import epoch as _epoch
 from .kernels import groups as _groups
 from .kernels import losses as _losses
 from .kernels import registry as _registry
+from .kernels._jit import bind
 
 __all__ = ["Network", "CANONICAL_LOSS"]
 
@@ -237,6 +238,7 @@ class Network:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_workspace"] = None
+        state.pop("_predict_entry", None)  # compiled code: bound again after unpickling
         state["params"] = self.params.flat  # views are rebuilt on load
         return state
 
@@ -327,15 +329,20 @@ class Network:
         out : ndarray of shape (n_samples, n_outputs) or None
             None when ``X`` holds NaN or infinity (nothing was computed).
         """
-        if X.dtype != self.dtype or not (X.flags.c_contiguous and X.flags.writeable):
-            # One dtype and one layout: every variant would compile the kernels again.
+        flags = X.flags
+        if X.dtype != self.dtype or not (flags.c_contiguous and flags.writeable and flags.aligned):
+            # One dtype and one layout: every variant would compile the kernels again (and
+            # the bound kernel below takes exactly this one).
             X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
         layout = self.layout
         acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
-        result = _dense.dense_forward_if_finite(self.params.flat, layout.group, self._codes, X,
-                                                acts, _groups.NO_DROPOUT)
+        args = (self.params.flat, layout.group, self._codes, X, acts, _groups.NO_DROPOUT)
+        entry = self.__dict__.get("_predict_entry")
+        if entry is None:  # the first call types the arguments; later ones skip that
+            entry = self._predict_entry = bind(_dense.dense_forward_if_finite, args)
+        result = entry(*args)
         if result.shape[0] != X.shape[0]:
             return None
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
