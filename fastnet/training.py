@@ -108,7 +108,8 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
         X_train, y_train, sw_train, X_val, y_val, sw_val, targets_val = (
             _split_for_early_stopping(est, X, y, sample_weight))
         val = _ValidationLoss(net, X_val, targets_val, sw_val)
-        if getattr(est, "validation_loss_curve_", None) is None:
+        if (getattr(est, "validation_loss_curve_", None) is None
+                and est.validation_scores_ is not None):
             # warm_start on a model saved before the curve existed: its epochs were not
             # recorded, so they are NaN, and the lists stay aligned.
             est.validation_loss_curve_ = [np.nan] * len(est.validation_scores_)

@@ -435,6 +435,12 @@ def _splitmix64(z):
     return z ^ (z >> 31)
 
 
+def dropout_key(seed, step, layer):
+    """The key of one hidden layer's masks at one step: splitmix64(seed + gamma * (64 step +
+    layer + 1)), an int in [0, 2**64)."""
+    return _splitmix64(seed + _GAMMA * (step * 64 + layer + 1))
+
+
 def dropout_mask(seed, step, layer, n, width, rate):
     """fastnet's documented dropout mask of one hidden layer, computed from its definition.
 
@@ -446,7 +452,7 @@ def dropout_mask(seed, step, layer, n, width, rate):
     -------
     keep : ndarray of bool, shape (n, width)
     """
-    key = _splitmix64(seed + _GAMMA * (step * 64 + layer + 1))
+    key = dropout_key(seed, step, layer)
     keep = np.empty((n, width), dtype=bool)
     for r in range(n):
         for j in range(width):

@@ -16,8 +16,6 @@ import fastnet
 from fastnet import MLPClassifier, MLPRegressor, Network
 from fastnet._dropout import dropout_seed
 from fastnet.kernels import dropout as kdrop
-from fastnet.kernels import groups as kg
-from fastnet.kernels import scalar as kscalar
 
 
 def _data(n=120, p=5, seed=0):
@@ -30,10 +28,11 @@ def _data(n=120, p=5, seed=0):
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
 def test_masks_are_the_documented_generator(rate):
     """The kernel's masks equal the generator's definition, computed independently
-    with Python integers (tests/reference.py): a CUDA twin can reproduce them."""
+    with Python integers (tests/reference.py): a CUDA twin can reproduce them.  (The
+    layer key, ``dropout_stream``, is checked compiled in the gradient test below.)"""
     seed, step, layer, n, width = 0xDEADBEEF12345678, 41, 1, 13, 11
     A = np.ones((n, width))
-    kdrop.dropout_forward(A, kscalar.dropout_stream(np.uint64(seed), step, layer), rate)
+    kdrop.dropout_forward(A, np.uint64(R.dropout_key(seed, step, layer)), rate)
     keep = R.dropout_mask(seed, step, layer, n, width, rate)
     np.testing.assert_array_equal(A != 0, keep)
 
@@ -46,8 +45,7 @@ def test_mask_keep_rate_and_scaling(dtype, rate):
     different steps and layers draw different masks."""
     n, width = 1000, 200
     A = np.ones((n, width), dtype=dtype)
-    key = kscalar.dropout_stream(np.uint64(7), 3, 0)
-    kdrop.dropout_forward(A, key, rate)
+    kdrop.dropout_forward(A, np.uint64(R.dropout_key(7, 3, 0)), rate)
     kept = A != 0
     draws = kept.size
     sigma = np.sqrt(rate * (1 - rate) / draws)
@@ -56,11 +54,9 @@ def test_mask_keep_rate_and_scaling(dtype, rate):
     assert A.dtype == dtype
     # Rows and columns are not correlated: every row and every column keeps some.
     assert kept.any(axis=0).all() and kept.any(axis=1).all()
-    for other in (kscalar.dropout_stream(np.uint64(7), 4, 0),
-                  kscalar.dropout_stream(np.uint64(7), 3, 1),
-                  kscalar.dropout_stream(np.uint64(8), 3, 0)):
+    for other in (R.dropout_key(7, 4, 0), R.dropout_key(7, 3, 1), R.dropout_key(8, 3, 0)):
         B = np.ones((n, width), dtype=dtype)
-        kdrop.dropout_forward(B, other, rate)
+        kdrop.dropout_forward(B, np.uint64(other), rate)
         # Independent masks agree on a fraction rate^2 + (1-rate)^2 of the units.
         agree = ((B != 0) == kept).mean()
         assert abs(agree - (rate**2 + (1 - rate) ** 2)) < 10 * sigma
@@ -71,7 +67,9 @@ def test_mask_keep_rate_and_scaling(dtype, rate):
 @pytest.mark.parametrize("output", ["identity", "softmax"])
 def test_gradient_with_a_fixed_mask_equals_finite_differences(hidden, output):
     rng = np.random.RandomState(1)
-    n_out = 3
+    # One output for squared error: with k outputs scikit-learn's gradient is k times the
+    # data term's (#8349) but not the L2 term's, which finite differences can't separate.
+    n_out = 1 if output == "identity" else 3
     net = Network([4, 6, 5, n_out], activation=hidden, output_activation=output,
                   random_state=2, dropout=(0.3, 0.5))
     X = rng.randn(9, 4)
@@ -93,8 +91,6 @@ def test_gradient_with_a_fixed_mask_equals_finite_differences(hidden, output):
         down, _ = net.loss_and_grad(X, Y, sample_weight=sw, alpha=0.1, dropout_step=step)
         flat[k] = saved
         fd[k] = (up - down) / (2 * h)
-    if output == "identity":
-        fd *= n_out  # scikit-learn's squared-error gradient is n_outputs x (#8349)
     # Central differences: O(h^2) truncation plus eps/h rounding, ~1e-9 here.
     np.testing.assert_allclose(grad.flat, fd, rtol=1e-5, atol=1e-7)
     # Units a mask dropped pass no gradient to their incoming weights.
@@ -245,8 +241,9 @@ def test_dropout_models_save_pickle_clone_and_continue(route, tmp_path):
 def test_dropout_improves_held_out_score_where_the_plain_network_overfits():
     """A small noisy regression task (40 training rows, 10 features, noise as large as
     the signal) that a (256, 256) network overfits: over 3 seeds, dropout=0.5 gives a
-    better mean held-out R^2 than no dropout.  (Measured when written: plain
-    -0.36 / -0.37 / -0.27, dropout 0.5: 0.16 / 0.10 / 0.20.)"""
+    better mean held-out R^2 than no dropout.  (Measured when written, seeds 0 / 1 / 2:
+    plain 0.018 / 0.061 / 0.086, dropout=0.5 0.178 / 0.187 / 0.163; the best any model
+    can reach here is ~0.5, the noise being as large as the signal.)"""
     rng = np.random.RandomState(0)
     coef = rng.randn(10)
     X = rng.randn(2040, 10)

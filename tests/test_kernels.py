@@ -23,6 +23,7 @@ from fastnet import SGD, Adam, Network
 from fastnet._layout import Layout
 from fastnet.kernels import activations as kact
 from fastnet.kernels import dense as kdense
+from fastnet.kernels import dropout as kdrop
 from fastnet.kernels import epoch as kepoch
 from fastnet.kernels import groups as kg
 from fastnet.kernels import losses as klosses
@@ -600,7 +601,7 @@ def test_run_epoch_order_matters(request):
 # --------------------------------------------------------------------- float32
 def _dispatchers():
     found = {}
-    for mod in (kact, klosses, kdense, kopt, kepoch):
+    for mod in (kact, klosses, kdense, kopt, kepoch, kdrop):
         for name, obj in vars(mod).items():
             if isinstance(obj, CPUDispatcher) and obj.__module__ == mod.__name__:
                 found[f"{mod.__name__}.{name}"] = obj
@@ -664,7 +665,9 @@ def _retype_float32_callers():
 # Documented float64 inputs of a float32 call: the optimizer's hyperparameter vector
 # (its learning-rate arithmetic is float64 by design, as scikit-learn's is) and the
 # plan's per-epoch loss sums (float64 accumulation).
-ALLOWED_FLOAT64_ARGS = {"opt.hyper", "plan.partial", "plan.losses", "drop.rates"}
+# The dropout rates (and a rate passed on its own) are float64 by design: the masks compare
+# a float64 uniform with them, so float32 and float64 models draw the same masks.
+ALLOWED_FLOAT64_ARGS = {"opt.hyper", "plan.partial", "plan.losses", "drop.rates", "rate"}
 
 
 def _float32_kernel_calls(rng, dtype):
@@ -699,6 +702,12 @@ def _float32_kernel_calls(rng, dtype):
         for opt in (SGD(), Adam()):
             assert np.isfinite(net.train_epoch(X, Y, opt, batch_size=4, alpha=0.1))
             assert net.params.flat.dtype == np.float32 and opt.state.dtype == np.float32
+        # ...and with dropout, through the epoch kernel and a fixed-mask gradient.
+        net = Network((3, 4, 2), activation="tanh", output_activation=output, dtype=dtype,
+                      random_state=0, dropout=0.5)
+        assert np.isfinite(net.train_epoch(X, Y, Adam(), batch_size=4, alpha=0.1))
+        loss, grad = net.loss_and_grad(X, Y, alpha=0.1, dropout_step=3)
+        assert grad.flat.dtype == np.float32 and np.isfinite(loss)
     for name in R.ALL_ACTIVATIONS:
         Z = rng.randn(4, 3).astype(dtype)
         kact.bias_activation_forward(Z, rng.randn(3).astype(dtype), ACT[name])
@@ -747,7 +756,8 @@ def test_float32_stays_float32(request):
     # The check must have seen the float32 compilation of every public kernel.
     expected = {"bias_activation_forward", "activation_backward", "loss_value", "output_delta",
                 "dense_forward", "dense_backward", "l2_penalty", "batch_loss_and_grad",
-                "run_epochs", "dense_forward_if_finite", "sgd_step", "adam_step"}
+                "run_epochs", "dense_forward_if_finite", "sgd_step", "adam_step",
+                "dropout_forward", "dropout_backward"}
     assert expected <= checked, expected - checked
 
 

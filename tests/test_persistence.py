@@ -990,12 +990,17 @@ def test_golden_files_exist_for_the_current_format():
     """Every format version leaves its golden files behind (make_golden.py)."""
     assert FORMAT_VERSION in GOLDEN_EXPECTED
     assert sorted(GOLDEN_EXPECTED) == list(range(1, FORMAT_VERSION + 1))
-    models = GOLDEN_EXPECTED[1]["models"]
-    kinds = {(m["estimator"], m["params"]["solver"]) for m in models.values()}
-    assert kinds == {(e, s) for e in ("MLPRegressor", "MLPClassifier")
-                     for s in ("adam", "sgd", "lbfgs")}
-    for m in models.values():
-        assert (GOLDEN / "v1" / m["file"]).stat().st_size < 8192  # small, as documented
+    for version, expected in GOLDEN_EXPECTED.items():
+        models = expected["models"]
+        kinds = {(m["estimator"], m["params"]["solver"]) for m in models.values()}
+        assert kinds == {(e, s) for e in ("MLPRegressor", "MLPClassifier")
+                         for s in ("adam", "sgd", "lbfgs")}
+        for m in models.values():
+            assert (GOLDEN / f"v{version}" / m["file"]).stat().st_size < 8192  # small
+    # Format 2's additions occur in its files.
+    v2 = GOLDEN_EXPECTED[2]["models"]
+    assert any(m["params"]["dropout"] not in (0, 0.0) for m in v2.values())
+    assert any(m["params"].get("class_weight") for m in v2.values())
 
 
 def _golden_inputs(version, record):
@@ -1038,11 +1043,20 @@ def test_golden_file_loads_and_predicts_the_recorded_values(version, name):
         assert json.loads(zf.read("meta.json"))["format_version"] == version
     est = fastnet.load(path)
     assert type(est).__name__ == record["estimator"]
-    # Stored numbers come back exactly: they are read, not recomputed.
-    assert _json_params(est) == record["params"]
+    # Stored numbers come back exactly: they are read, not recomputed.  Parameters
+    # introduced after the file's version take their defaults.
+    params = _json_params(est)
+    newer = set(params) - persistence._params_known_by(version, record["estimator"])
+    default = _json_params(type(est)())
+    assert {k: params.pop(k) for k in newer} == {k: default[k] for k in newer}
+    assert params == record["params"]
     assert est.n_iter_ == record["n_iter_"]
     assert list(getattr(est, "loss_curve_", [])) == record["loss_curve_"]
     _assert_recorded_predictions(est, version, record)
+    if version == 1 and est.early_stopping:
+        # Not recorded before format 2: one NaN per epoch, aligned with the scores.
+        assert len(est.validation_loss_curve_) == len(est.validation_scores_)
+        assert np.isnan(est.validation_loss_curve_).all()
     # Saved again (in today's format) it still predicts the same, bit for bit.
     again = _load_bytes(_roundtrip_bytes(est))
     Xg = _golden_inputs(version, record)
@@ -1089,12 +1103,14 @@ def _estimator_with_new_parameter(base, name, default):
 
 @pytest.fixture
 def a_later_fastnet(monkeypatch):
-    """Simulate the next release: format version 2 adds ``dropout`` (default 0.0)
-    to both estimators.  Returns the two estimator classes of that release."""
-    classes = {"MLPRegressor": _estimator_with_new_parameter(MLPRegressor, "dropout", 0.0),
-               "MLPClassifier": _estimator_with_new_parameter(MLPClassifier, "dropout", 0.0)}
+    """Simulate the next release: format version FORMAT_VERSION + 1 adds a
+    (hypothetical) ``label_smoothing`` (default 0.0) to both estimators.  Returns the
+    two estimator classes of that release."""
+    new = "label_smoothing"
+    classes = {"MLPRegressor": _estimator_with_new_parameter(MLPRegressor, new, 0.0),
+               "MLPClassifier": _estimator_with_new_parameter(MLPClassifier, new, 0.0)}
     table = dict(persistence._PARAMS_INTRODUCED)
-    table[FORMAT_VERSION + 1] = {"MLPRegressor": {"dropout"}, "MLPClassifier": {"dropout"}}
+    table[FORMAT_VERSION + 1] = {"MLPRegressor": {new}, "MLPClassifier": {new}}
     monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
     monkeypatch.setattr(persistence, "FORMAT_VERSION", FORMAT_VERSION + 1)
     monkeypatch.setattr(persistence, "_estimator_classes", lambda: classes)
@@ -1103,28 +1119,30 @@ def a_later_fastnet(monkeypatch):
 
 @pytest.mark.parametrize("name", ["reg-adam", "clf-lbfgs", "reg-adam-float32"])
 def test_golden_file_loads_after_the_estimators_gain_a_parameter(name, a_later_fastnet):
-    record = GOLDEN_EXPECTED[1]["models"][name]
-    data = (GOLDEN / "v1" / record["file"]).read_bytes()
-    assert b'"dropout"' not in data  # a file of today, written before dropout existed
+    """Today's files (format FORMAT_VERSION) load in a release that adds a parameter."""
+    record = GOLDEN_EXPECTED[FORMAT_VERSION]["models"][name]
+    data = (GOLDEN / f"v{FORMAT_VERSION}" / record["file"]).read_bytes()
+    assert b'"label_smoothing"' not in data  # written before the parameter existed
     est = fastnet.load(io.BytesIO(data))
     assert type(est) is a_later_fastnet[record["estimator"]]
-    assert est.dropout == 0.0  # introduced after version 1: the default
+    assert est.label_smoothing == 0.0  # introduced after this file's version: the default
     params = _json_params(est)
-    assert params.pop("dropout") == 0.0 and params == record["params"]
-    _assert_recorded_predictions(est, 1, record)
+    assert params.pop("label_smoothing") == 0.0 and params == record["params"]
+    _assert_recorded_predictions(est, FORMAT_VERSION, record)
 
-    # Saved by the later fastnet, the file is version 2 and holds dropout ...
+    # Saved by the later fastnet, the file is of its version and holds the parameter ...
     newer = _roundtrip_bytes(est)
     meta = json.loads(_members(newer)["meta.json"])
-    assert meta["format_version"] == FORMAT_VERSION + 1 and meta["params"]["dropout"] == 0.0
-    assert fastnet.load(io.BytesIO(newer)).dropout == 0.0
-    # ... which a version-2 file must: without it, it is corrupt, not defaulted.
-    lacking = _with_meta(newer, lambda m: m["params"].pop("dropout"))
-    with pytest.raises(ModelFileError, match=r"corrupted.*\['dropout'\] are missing"):
+    assert meta["format_version"] == FORMAT_VERSION + 1
+    assert meta["params"]["label_smoothing"] == 0.0
+    assert fastnet.load(io.BytesIO(newer)).label_smoothing == 0.0
+    # ... which a file of that version must: without it, it is corrupt, not defaulted.
+    lacking = _with_meta(newer, lambda m: m["params"].pop("label_smoothing"))
+    with pytest.raises(ModelFileError, match=r"corrupted.*\['label_smoothing'\] are missing"):
         fastnet.load(io.BytesIO(lacking))
-    # A version-1 file cannot hold a parameter only version 2 introduced.
-    inconsistent = _with_meta(data, lambda m: m["params"].update(dropout=0.0))
-    with pytest.raises(ModelFileError, match=r"\['dropout'\] are newer than its format version 1"):
+    # An older file cannot hold a parameter only the later version introduced.
+    inconsistent = _with_meta(data, lambda m: m["params"].update(label_smoothing=0.0))
+    with pytest.raises(ModelFileError, match=r"\['label_smoothing'\] are newer than its format"):
         fastnet.load(io.BytesIO(inconsistent))
 
 
@@ -1134,8 +1152,9 @@ def test_golden_file_edited_to_lack_a_parameter_a_later_version_adds_loads(monke
     loaded model gets the constructor's default (0.9), not the file's value."""
     record = GOLDEN_EXPECTED[1]["models"]["reg-sgd"]
     assert record["params"]["momentum"] == 0.8 != MLPRegressor().momentum
-    table = {1: {k: v - {"momentum"} for k, v in persistence._PARAMS_INTRODUCED[1].items()},
-             FORMAT_VERSION + 1: {"MLPRegressor": {"momentum"}, "MLPClassifier": {"momentum"}}}
+    table = dict(persistence._PARAMS_INTRODUCED)
+    table[1] = {k: v - {"momentum"} for k, v in table[1].items()}
+    table[FORMAT_VERSION + 1] = {"MLPRegressor": {"momentum"}, "MLPClassifier": {"momentum"}}
     monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
     monkeypatch.setattr(persistence, "FORMAT_VERSION", FORMAT_VERSION + 1)
     data = (GOLDEN / "v1" / record["file"]).read_bytes()
@@ -1145,7 +1164,8 @@ def test_golden_file_edited_to_lack_a_parameter_a_later_version_adds_loads(monke
     assert est.momentum == 0.9
     params = _json_params(est)
     assert params.pop("momentum") == 0.9
-    assert params == {k: v for k, v in record["params"].items() if k != "momentum"}
+    assert {k: v for k, v in params.items() if k in record["params"]} == {
+        k: v for k, v in record["params"].items() if k != "momentum"}
     _assert_recorded_predictions(est, 1, record)
 
 
@@ -1160,10 +1180,10 @@ def test_golden_file_lacking_a_parameter_its_version_knew_is_refused():
 def test_unknown_parameter_is_refused_as_from_a_newer_fastnet(name):
     record = GOLDEN_EXPECTED[1]["models"][name]
     data = (GOLDEN / "v1" / record["file"]).read_bytes()
-    edited = _with_meta(data, lambda m: m["params"].update(dropout=0.25))
+    edited = _with_meta(data, lambda m: m["params"].update(label_smoothing=0.25))
     with pytest.raises(ModelFileError, match="written by a newer fastnet") as info:
         fastnet.load(io.BytesIO(edited))
-    assert "'dropout'" in str(info.value) and record["estimator"] in str(info.value)
+    assert "'label_smoothing'" in str(info.value) and record["estimator"] in str(info.value)
 
 
 def test_version_table_describes_the_estimators():
@@ -1177,7 +1197,8 @@ def test_save_and_load_refuse_an_outdated_version_table(monkeypatch, saved_regre
     """An estimator parameter missing from the table is a fastnet bug: save refuses
     to write a file no fastnet would read, and load does not blame the file."""
     est, good = saved_regressor
-    table = {1: dict(persistence._PARAMS_INTRODUCED[1])}
+    table = dict(persistence._PARAMS_INTRODUCED)
+    table[1] = dict(table[1])
     table[1]["MLPRegressor"] = table[1]["MLPRegressor"] - {"max_fun"}
     monkeypatch.setattr(persistence, "_PARAMS_INTRODUCED", table)
     with pytest.raises(RuntimeError, match=r"not in the table: \['max_fun'\]"):

@@ -41,8 +41,11 @@ def test_estimator_constraints_derive_from_the_registry(est_cls, sk_cls):
     assert _options(ours["activation"]) == set(registry.HIDDEN_ACTIVATIONS)
     if est_cls is MLPRegressor:
         assert _options(ours["loss"]) == set(registry.losses_for("MLPRegressor"))
-    # Every other constraint is scikit-learn's own.
-    assert set(ours) == set(sk_cls._parameter_constraints)
+    # Every other constraint is scikit-learn's own, plus fastnet's additions.
+    extra = {"dropout"} | ({"class_weight"} if est_cls is MLPClassifier else set())
+    assert set(ours) == set(sk_cls._parameter_constraints) | extra
+    for name in set(sk_cls._parameter_constraints) - {"activation", "loss"}:
+        assert ours[name] == sk_cls._parameter_constraints[name], name
     with pytest.raises(ValueError, match="activation"):
         est_cls(activation="softmax").fit(np.ones((4, 2)), [0, 1, 0, 1])
 

@@ -76,6 +76,16 @@ MODELS = {
                 "binary", "float64", False),
     "clf-lbfgs": (lambda: fastnet.MLPClassifier(**SMALL, solver="lbfgs", max_iter=8),
                   "multilabel", "float64", False),
+    # Format 2 (dropout, class_weight, validation_loss_curve_, the masks' seed and step).
+    "reg-adam-dropout": (lambda: fastnet.MLPRegressor(**SMALL, max_iter=6, dropout=(0.3,),
+                                                      early_stopping=True,
+                                                      validation_fraction=0.2,
+                                                      n_iter_no_change=3),
+                         "reg", "float64", False),
+    "clf-adam-class-weight": (lambda: fastnet.MLPClassifier(**SMALL, max_iter=6,
+                                                            class_weight={"cat": 2.0, "emu": 0.5},
+                                                            dropout=0.2),
+                              "str3", "float64", False),
 }
 
 
