@@ -466,12 +466,13 @@ def assert_same_fit(fn, sk, n_samples=None):
                      rtol=RTOL[np.dtype(np.float64)], err_msg="_optimizer.learning_rate")
 
 
-def assert_same_predictions(fn, sk, X, n_samples=None):
+def assert_same_predictions(fn, sk, X, n_samples=None, rtol=None):
     """Regressor: ``predict`` within :func:`k_predict`.  Classifier: ``predict`` identical
     where the decision is clear, ``predict_proba`` / ``predict_log_proba`` within the
-    probability tolerances.  Shapes and dtypes identical.  The rtol is ``sk``'s weights'.
+    probability tolerances.  Shapes and dtypes identical.  ``rtol`` defaults to that of
+    ``sk``'s weights.
     """
-    rtol = coef_rtol(sk)
+    rtol = coef_rtol(sk) if rtol is None else rtol
     if not hasattr(sk, "predict_proba"):
         fn_pred, sk_pred = fn.predict(X), sk.predict(X)
         assert fn_pred.shape == sk_pred.shape and fn_pred.dtype == sk_pred.dtype

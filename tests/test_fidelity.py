@@ -475,9 +475,9 @@ def test_warm_start_early_stopping_without_improvement(data, estimator):
 def test_random_state_instance_continues_stream(data, estimator):
     """A RandomState instance is shared across fits: the second fit draws new numbers.
 
-    batch_size=20 gives 8 mini-batches per epoch, so each epoch's shuffle shows in the
-    weights: a draw too many or too few anywhere -- in the first fit's init, its
-    shuffles, or the second fit's -- changes what both fits end with.
+    batch_size=20 gives 8 mini-batches per epoch, so the order each epoch's shuffle
+    gives the rows shows in the weights (with one batch of all rows it would not), and
+    the second fit's initial weights show where the first fit left the stream.
     """
     X, y = Xy(data, estimator)
     params = dict(hidden_layer_sizes=(5,), max_iter=4, batch_size=20, learning_rate_init=0.01)
