@@ -224,6 +224,7 @@ def _check(actual, desired, tol, what, rule):
     finite = np.isfinite(b)
     same_nonfinite = (np.isnan(a) & np.isnan(b)) | (a == b)
     assert (finite | same_nonfinite).all(), f"{what}: non-finite entries differ"
+    assert np.isfinite(a[finite]).all(), f"{what}: non-finite where the oracle is finite"
     with np.errstate(invalid="ignore"):
         excess = np.where(finite, np.abs(a - b) - np.broadcast_to(tol, b.shape), -np.inf)
     if (excess > 0).any():

@@ -106,6 +106,15 @@ def test_accepts_the_avx2_rounding_and_rejects_a_real_error():
             assert_close(wrong, desired, k=k)
 
 
+def test_non_finite_values_must_match():
+    desired = np.array([1.0, np.inf, np.nan])
+    assert_close(desired.copy(), desired, k=10)
+    for wrong in ([np.nan, np.inf, np.nan], [1.0, 1e308, np.nan], [1.0, -np.inf, np.nan],
+                  [1.0, np.inf, 0.0]):
+        with pytest.raises(AssertionError, match="non-finite"):
+            assert_close(np.array(wrong), desired, k=10)
+
+
 def test_probabilities_absolute_term_is_k_eps():
     p = np.array([[1 - 2e-7, 2e-7], [0.5, 0.5]], dtype=np.float32)
     # the first column near 1 known to a few eps: fine

@@ -497,11 +497,14 @@ def test_random_state_instance_continues_stream(data, estimator):
     sk_cls = PAIRS[estimator][1]
 
     def sk_fit(random_state, **extra):
-        return quiet_fit(sk_cls(random_state=random_state, **params, **extra), X, y)
+        return quiet_fit(sk_cls(**{**params, "random_state": random_state, **extra}), X, y)
 
     shuffled = sk_fit(np.random.RandomState(3))
     unshuffled = sk_fit(np.random.RandomState(3), shuffle=False)
     assert not np.allclose(shuffled.coefs_[-1], unshuffled.coefs_[-1], rtol=1e-6, atol=0)
+    one_batch = [sk_fit(np.random.RandomState(3), shuffle=shuffle, batch_size=n_rows(X))
+                 for shuffle in (True, False)]
+    assert np.allclose(one_batch[0].coefs_[-1], one_batch[1].coefs_[-1], rtol=1e-6, atol=0)
     # ... and one draw more between the two fits moves the second one.
     stream = np.random.RandomState(3)
     sk_fit(stream)
