@@ -196,6 +196,21 @@ def public_fitted(est):
     return {k for k in vars(est) if k.endswith("_") and not k.startswith("_")}
 
 
+# What fastnet adds to scikit-learn's API (README "Beyond scikit-learn"): keyword-only
+# constructor parameters after scikit-learn's, with these defaults (off: scikit-learn's
+# behaviour), and fitted attributes scikit-learn's MLPs don't have.
+BEYOND_SKLEARN_PARAMS = {
+    "regressor": {"dropout": 0.0},
+    "classifier": {"dropout": 0.0, "class_weight": None},
+}
+BEYOND_SKLEARN_ATTRIBUTES = {"validation_loss_curve_"}
+
+
+def sklearn_params_and_ours(estimator, sk_params):
+    """scikit-learn's ``get_params()`` plus fastnet's additions at their defaults."""
+    return {**sk_params, **BEYOND_SKLEARN_PARAMS[estimator]}
+
+
 # ------------------------------------------------------------ tolerances
 RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
 RTOL_LBFGS = 1e-6  # L-BFGS weights: its line search amplifies last-bit differences

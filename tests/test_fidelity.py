@@ -34,10 +34,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastnet
 import _compare
-from _compare import (PAIRS, STOCHASTIC_ONLY, assert_close, assert_same_fit,
+from _compare import (BEYOND_SKLEARN_ATTRIBUTES, BEYOND_SKLEARN_PARAMS, PAIRS, STOCHASTIC_ONLY,
+                      assert_close, assert_same_fit,
                       assert_same_predictions, assert_same_value, categories, clear_decisions,
                       fit_procedure, k_loss, k_predict, max_iter_warning, outcome, public_fitted,
-                      quiet_fit, sample_weights)
+                      quiet_fit, sample_weights, sklearn_params_and_ours)
 
 ESTIMATORS = list(PAIRS)
 DEFAULT_TARGET = {"regressor": "y", "classifier": "multiclass"}
@@ -696,14 +697,20 @@ def test_signature_matches_sklearn(estimator):
         return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
 
     fast_cls, sk_cls = PAIRS[estimator]
-    assert described(fast_cls) == described(sk_cls)
+    ours, theirs = described(fast_cls), described(sk_cls)
+    # scikit-learn's parameters, in its order, kinds and defaults; then fastnet's own,
+    # keyword-only, defaulting to "off".
+    assert ours[:len(theirs)] == theirs
+    extra = BEYOND_SKLEARN_PARAMS[estimator]
+    assert ours[len(theirs):] == [(name, inspect.Parameter.KEYWORD_ONLY, default)
+                                  for name, default in extra.items()]
     assert getattr(fastnet, sk_cls.__name__) is fast_cls
 
 
 @per_estimator
 def test_default_params_match_sklearn(estimator):
     fast_cls, sk_cls = PAIRS[estimator]
-    assert fast_cls().get_params() == sk_cls().get_params()
+    assert fast_cls().get_params() == sklearn_params_and_ours(estimator, sk_cls().get_params())
 
 
 @pytest.mark.parametrize("estimator, target", over(["y"], ["string"]))
@@ -716,7 +723,8 @@ def test_clone_preserves_params(data, estimator, target):
     original = quiet_fit(fast_cls(**params), X, y)
     copy = clone(original)
     assert type(copy) is fast_cls
-    assert copy.get_params() == original.get_params() == sk_cls(**params).get_params()
+    assert copy.get_params() == original.get_params() == sklearn_params_and_ours(
+        estimator, sk_cls(**params).get_params())
     assert not hasattr(copy, "coefs_") and not hasattr(copy, "classes_")
     fn, sk, _ = fit_both(estimator, params, fit_procedure(X, y))
     quiet_fit(copy, X, y)
@@ -733,7 +741,9 @@ def test_public_fitted_attributes_match(data, estimator, params):
     X, y = Xy(data, estimator)
     params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **params)
     fn, sk, _ = fit_both(estimator, params, fit_procedure(X, y))
-    assert public_fitted(fn) == public_fitted(sk)
+    assert public_fitted(fn) - BEYOND_SKLEARN_ATTRIBUTES == public_fitted(sk)
+    # validation_loss_curve_ exists where the other curves do (sgd/adam).
+    assert ("validation_loss_curve_" in public_fitted(fn)) == ("loss_curve_" in public_fitted(sk))
     expected = {"coefs_", "intercepts_", "n_iter_", "loss_"}
     if is_classifier(sk):
         expected.add("classes_")
