@@ -10,6 +10,7 @@ from .estimators import MLPClassifier, MLPRegressor
 from .network import Network
 from .optimizers import SGD, Adam
 from .persistence import ModelFileError, load, save
+from .plotting import LossCurveDisplay  # noqa: F401  (imports matplotlib only when plotting)
 
 __all__ = [
     "__version__", "MLPClassifier", "MLPRegressor", "Network", "SGD", "Adam",
