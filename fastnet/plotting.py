@@ -229,7 +229,7 @@ def _common(values):
 _SCORE_AXES = weakref.WeakKeyDictionary()
 
 
-# loss axes -> what its legend lists: the curves drawn on it (name, color)
+# loss axes -> what its legend lists: the curves drawn on it (name, line look)
 # and the kinds of line (training loss, validation score, ...) with their style,
 # gathered over every display drawn onto those axes.
 _LEGEND_KEYS = weakref.WeakKeyDictionary()
@@ -240,8 +240,9 @@ def _draw_legend(ax, score_ax, key, Line2D):
 
     Listing "name: quantity" for every line gets long fast; instead each
     curve's name appears once in its color, and a grey key says which line
-    style is which quantity.  A single unnamed-or-named curve gets the key in
-    its own color, its name as the legend's title.
+    style is which quantity (left out when every line is a training loss).
+    A single curve gets the key in its own color and its name as the
+    legend's title.
 
     Returns
     -------
@@ -252,12 +253,14 @@ def _draw_legend(ax, score_ax, key, Line2D):
             a.get_legend().remove()
     curves, kinds = key["curves"], key["kinds"]
     single = len(curves) == 1
-    key_color = curves[0][1] if single else "0.35"
+    key_color = curves[0][1]["color"] if single else "0.35"
     handles = [] if single else [
-        Line2D([], [], color=color, label=nm if nm is not None else f"curve {i + 1}")
-        for i, (nm, color) in enumerate(curves)
+        Line2D([], [], label=nm if nm is not None else f"curve {i + 1}", **look)
+        for i, (nm, look) in enumerate(curves)
     ]
-    handles += [Line2D([], [], color=key_color, label=kind, **kw) for kind, kw in kinds.items()]
+    if single or len(kinds) > 1:  # several curves of training loss only need no key
+        handles += [Line2D([], [], color=key_color, label=kind, **kw)
+                    for kind, kw in kinds.items()]
     title = curves[0][0] if single else None
     # On the top (score) axes, so that no score line is drawn over it; where
     # both axes have lines, "center right" is where a falling loss and a
@@ -432,7 +435,10 @@ class LossCurveDisplay:
             # The curve's other lines share its color: a curve reads as one
             # color, and the line style says which quantity a line is.
             color = line.get_color()
-            key["curves"].append((nm, color))
+            # The legend's entry for the curve looks like its loss line (a
+            # thick, pale line stays thick and pale there).
+            key["curves"].append((nm, {"color": color, "linewidth": line.get_linewidth(),
+                                       "alpha": line.get_alpha()}))
             if val_loss is None:
                 self.validation_loss_lines_.append(None)
             else:
