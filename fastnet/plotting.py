@@ -229,10 +229,12 @@ def _common(values):
 _SCORE_AXES = weakref.WeakKeyDictionary()
 
 
-# loss axes -> what its legend lists: the curves drawn on it (name, line look)
-# and the kinds of line (training loss, validation score, ...) with their style,
-# gathered over every display drawn onto those axes.
+# loss axes -> the curves every display drew onto it, for the legend: a list
+# of (name, {kind of line: its Line2D}), kinds being "training loss",
+# "validation score (accuracy)", ...  Entries whose lines are gone from the
+# axes (ax.clear(), line.remove()) are left out of the next legend.
 _LEGEND_KEYS = weakref.WeakKeyDictionary()
+_BEST = "best validation score (weights kept)"
 
 
 def _draw_legend(ax, score_ax, key, Line2D):
@@ -251,17 +253,29 @@ def _draw_legend(ax, score_ax, key, Line2D):
     for a in (ax, score_ax):
         if a is not None and a.get_legend() is not None:
             a.get_legend().remove()
-    curves, kinds = key["curves"], key["kinds"]
-    single = len(curves) == 1
-    key_color = curves[0][1]["color"] if single else "0.35"
+    drawn = list(ax.lines) + (list(score_ax.lines) if score_ax is not None else [])
+    key[:] = [(nm, lines) for nm, lines in key if lines["training loss"] in drawn]
+    if not key:
+        return None
+    kinds = {}  # kind -> the look of its key entry, in the order first drawn
+    for _, lines in key:
+        for kind, line in lines.items():
+            kinds.setdefault(kind, {"linestyle": line.get_linestyle(),
+                                    "marker": line.get_marker()})
+    single = len(key) == 1
+    key_color = key[0][1]["training loss"].get_color() if single else "0.35"
     handles = [] if single else [
-        Line2D([], [], label=nm if nm is not None else f"curve {i + 1}", **look)
-        for i, (nm, look) in enumerate(curves)
+        # The curve's entry looks like its loss line (thick and pale stays so).
+        Line2D([], [], label=nm if nm is not None else f"curve {i + 1}",
+               color=lines["training loss"].get_color(),
+               linewidth=lines["training loss"].get_linewidth(),
+               alpha=lines["training loss"].get_alpha())
+        for i, (nm, lines) in enumerate(key)
     ]
     if single or len(kinds) > 1:  # several curves of training loss only need no key
-        handles += [Line2D([], [], color=key_color, label=kind, **kw)
-                    for kind, kw in kinds.items()]
-    title = curves[0][0] if single else None
+        handles += [Line2D([], [], color=key_color, label=kind, **look)
+                    for kind, look in kinds.items()]
+    title = key[0][0] if single else None
     # On the top (score) axes, so that no score line is drawn over it; where
     # both axes have lines, "center right" is where a falling loss and a
     # rising, levelling score usually leave room, "best" looks only at the
@@ -421,7 +435,7 @@ class LossCurveDisplay:
         if score_ax is None and any(s is not None for s in scores):
             score_ax = ax.twinx()
             _SCORE_AXES[ax] = score_ax
-        key = _LEGEND_KEYS.setdefault(ax, {"curves": [], "kinds": {}})
+        key = _LEGEND_KEYS.setdefault(ax, [])
 
         score_label = (f"validation score ({self.score_name})" if self.score_name
                        else "validation score")
@@ -431,14 +445,11 @@ class LossCurveDisplay:
             (line,) = ax.plot(np.arange(1, loss.size + 1), loss,
                               **style({"label": label(nm, "training loss")}, loss_kw))
             self.loss_lines_.append(line)
-            key["kinds"].setdefault("training loss", {"linestyle": line.get_linestyle()})
             # The curve's other lines share its color: a curve reads as one
             # color, and the line style says which quantity a line is.
             color = line.get_color()
-            # The legend's entry for the curve looks like its loss line (a
-            # thick, pale line stays thick and pale there).
-            key["curves"].append((nm, {"color": color, "linewidth": line.get_linewidth(),
-                                       "alpha": line.get_alpha()}))
+            lines = {"training loss": line}
+            key.append((nm, lines))
             if val_loss is None:
                 self.validation_loss_lines_.append(None)
             else:
@@ -447,7 +458,7 @@ class LossCurveDisplay:
                     **style({"color": color, "linestyle": ":",
                              "label": label(nm, "validation loss")}, validation_loss_kw))
                 self.validation_loss_lines_.append(vline)
-                key["kinds"].setdefault("validation loss", {"linestyle": vline.get_linestyle()})
+                lines["validation loss"] = vline
             if score is None:
                 self.score_lines_.append(None)
                 self.best_markers_.append(None)
@@ -458,7 +469,7 @@ class LossCurveDisplay:
                 **style({"color": color, "linestyle": "--",
                          "label": label(nm, score_label)}, score_kw))
             self.score_lines_.append(sline)
-            key["kinds"].setdefault(score_label, {"linestyle": sline.get_linestyle()})
+            lines[score_label] = sline
             if mark_best:
                 best = int(np.argmax(score))  # first maximum, as the stopping rule's ">"
                 (marker,) = score_ax.plot(
@@ -466,8 +477,7 @@ class LossCurveDisplay:
                     markersize=6, color=sline.get_color(),
                     label=label(nm, "best validation score"))
                 self.best_markers_.append(marker)
-                key["kinds"].setdefault("best validation score (weights kept)",
-                                        {"linestyle": "none", "marker": "o"})
+                lines[_BEST] = marker
             else:
                 self.best_markers_.append(None)
 

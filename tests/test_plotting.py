@@ -192,6 +192,14 @@ def test_second_display_on_the_same_axes_reuses_the_score_axis(clf_data):
     assert _legend_texts(second)[:2] == ["slow", "fast"]
 
 
+def test_legend_forgets_curves_removed_from_the_axes():
+    first = LossCurveDisplay(loss_curve=[3.0, 2.0], name="old").plot()
+    first.ax_.clear()
+    second = LossCurveDisplay(loss_curve=[5.0, 1.0], name="new").plot(ax=first.ax_)
+    assert second.legend_.get_title().get_text() == "new"
+    assert _legend_texts(second) == ["training loss"]
+
+
 def test_given_axes_is_used(reg_data):
     est = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(*reg_data)
     fig, (left, right) = plt.subplots(1, 2)
