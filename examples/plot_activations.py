@@ -87,7 +87,7 @@ def fit_curve():
                                                              activation=name)
     for model in models.values():
         # L-BFGS: exact full-batch optimization, converged well within max_iter
-        model.set_params(solver="lbfgs", alpha=1e-4, max_iter=5000, tol=1e-7, random_state=1)
+        model.set_params(solver="lbfgs", alpha=1e-4, max_iter=5000, random_state=1)
         model.fit(x, y)
     return x, y, models
 
