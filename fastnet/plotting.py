@@ -203,8 +203,10 @@ def _default_names(estimators):
     show_library = len(set(libraries)) > 1
     show_class = len({c.__name__ for c in classes}) > 1
     params = [e.get_params(deep=False) for e in estimators]
-    keys = sorted(set().union(*params))
-    differing = [k for k in keys if len({repr(p.get(k, "<unset>")) for p in params}) > 1]
+    # Parameters every estimator has: fastnet's own additions (dropout, ...) are no
+    # difference from a scikit-learn estimator that lacks them.
+    keys = sorted(set.intersection(*(set(p) for p in params)))
+    differing = [k for k in keys if len({repr(p[k]) for p in params}) > 1]
     names = []
     for lib, cls, p in zip(libraries, classes, params):
         parts = [lib] if show_library else []
