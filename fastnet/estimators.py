@@ -95,8 +95,11 @@ class BaseMLP(BaseEstimator):
         self.intercepts_ = list(net.params.intercepts)
 
     def __getstate__(self):
-        # coefs_/intercepts_ carry the weights; the network is rebuilt from them.
-        state = super().__getstate__()
+        # coefs_/intercepts_ carry the weights; the network is rebuilt from them.  A copy:
+        # outside sklearn's modules BaseEstimator returns the live __dict__ itself, and
+        # popping from it would unbind the network of the estimator being pickled (or
+        # copied, as sklearn.callback copies the estimator it hands to callbacks).
+        state = dict(super().__getstate__())
         state.pop("_network", None)
         return state
 
