@@ -24,6 +24,7 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _callbacks
 from ._dropout import dropout_rates, dropout_seed
 from .kernels import registry as _registry
 from .network import Network
@@ -57,8 +58,13 @@ def _dense(X):
     return X.toarray() if sp.issparse(X) else X
 
 
-class BaseMLP(BaseEstimator):
-    """Shared machinery of fastnet's MLP estimators (not for direct use)."""
+class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
+    """Shared machinery of fastnet's MLP estimators (not for direct use).
+
+    ``set_callbacks`` takes scikit-learn's callbacks (``sklearn.callback``,
+    scikit-learn >= 1.9): epochs and L-BFGS iterations are their tasks (see
+    ``fastnet._callbacks``).
+    """
 
     _parameter_constraints: dict = dict(_SkMLPRegressor._parameter_constraints)
     _parameter_constraints.pop("loss")
@@ -95,8 +101,11 @@ class BaseMLP(BaseEstimator):
         self.intercepts_ = list(net.params.intercepts)
 
     def __getstate__(self):
-        # coefs_/intercepts_ carry the weights; the network is rebuilt from them.
-        state = super().__getstate__()
+        # coefs_/intercepts_ carry the weights; the network is rebuilt from them.  A copy:
+        # outside sklearn's modules BaseEstimator returns the live __dict__ itself, and
+        # popping from it would unbind the network of the estimator being pickled (or
+        # copied, as sklearn.callback copies the estimator it hands to callbacks).
+        state = dict(super().__getstate__())
         state.pop("_network", None)
         return state
 
@@ -159,6 +168,7 @@ class BaseMLP(BaseEstimator):
         fitted = {
             k: _copy_fitted(v) for k, v in self.__dict__.items()
             if k not in params and k not in ("_network", "coefs_", "intercepts_")
+            and k not in _callbacks.STATE_ATTRIBUTES
         }
         flat = None if net is None else net.params.flat.copy()
         # A RandomState passed by the user is shared: a failed call must not use up draws.
@@ -168,9 +178,15 @@ class BaseMLP(BaseEstimator):
 
     def _restore(self, snapshot):
         attributes, fitted, net, flat, (rng, rng_state) = snapshot
+        # The callbacks and their contexts stay as they are now: the teardown that
+        # follows a failed fit needs the fit's context (see _callbacks.STATE_ATTRIBUTES).
+        live = {k: self.__dict__[k] for k in _callbacks.STATE_ATTRIBUTES if k in self.__dict__}
         self.__dict__.clear()
         self.__dict__.update(attributes)
         self.__dict__.update(fitted)
+        for k in _callbacks.STATE_ATTRIBUTES:
+            self.__dict__.pop(k, None)
+        self.__dict__.update(live)
         if rng is not None:
             rng.set_state(rng_state)
         if net is not None:
@@ -179,6 +195,7 @@ class BaseMLP(BaseEstimator):
             self._bind_network(net)
 
     def _fit_unchecked(self, X, y, sample_weight, incremental):
+        given = (X, y, sample_weight)  # what callbacks see (labels, feature names and all)
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -229,17 +246,20 @@ class BaseMLP(BaseEstimator):
         net = self._network
         net.dropout = rates  # the current parameter, also for warm_start / partial_fit
 
+        hooks = _callbacks.fit_hooks(self, *given, incremental)
         if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, net, X, y, sample_weight, incremental)
+            fit_stochastic(self, net, X, y, sample_weight, incremental, hooks)
             self._dropout_step = net.dropout_step
         else:
-            fit_lbfgs(self, net, X, y, sample_weight)
+            fit_lbfgs(self, net, X, y, sample_weight, hooks)
 
         if not np.isfinite(net.params.flat).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        if hooks is not None:
+            hooks.end_fit(self)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

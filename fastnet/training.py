@@ -5,7 +5,8 @@ Every rule here mirrors ``sklearn.neural_network._multilayer_perceptron``
 counter, learning-rate schedules, early stopping with best-weight restore,
 warnings and verbose lines.  What differs is where the work happens: one
 compiled call per run of epochs (``Network._run_epochs``), one per L-BFGS
-evaluation.
+evaluation.  scikit-learn's callbacks (``set_callbacks``) are told of every
+epoch and L-BFGS iteration through the hooks of ``fastnet._callbacks``.
 
 The functions take the estimator and read its hyperparameters / write its
 fitted attributes, as scikit-learn's private methods do; they never loop over
@@ -82,7 +83,7 @@ def _split_for_early_stopping(est, X, y, sample_weight):
     return X_train, y_train, sw_train, X_val, y_val, sw_val, targets_val
 
 
-def fit_stochastic(est, net, X, y, sample_weight, incremental):
+def fit_stochastic(est, net, X, y, sample_weight, incremental, hooks=None):
     """Run sgd/adam epochs on ``net`` as scikit-learn's ``_fit_stochastic``.
 
     Parameters
@@ -98,6 +99,10 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
     sample_weight : ndarray of shape (n_samples,) or None
     incremental : bool
         ``partial_fit``: one epoch, optimizer state kept.
+    hooks : fastnet._callbacks._FitHooks or None
+        The fit's callbacks: each epoch is a task, and a callback may stop
+        training after it as the stopping rule does (the loop ends; early
+        stopping's best weights are restored below).
     """
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = make_optimizer(est)
@@ -136,12 +141,21 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
         stopped = False
         with _deferred_interrupt() as interrupted:
             while not stopped and est.n_iter_ < est.max_iter:
-                n_epochs = _epochs_per_call(est, optimizer, early_stopping, incremental, run)
+                n_epochs = _epochs_per_call(est, optimizer, early_stopping, incremental, run,
+                                            hooks)
+                if hooks is not None:
+                    hooks.begin_epoch(est, net)
                 summed = run(n_epochs)
                 for position, accumulated in enumerate(summed):
+                    if hooks is not None and position:
+                        # A run of epochs (only with callbacks that never read the model):
+                        # the later epochs' tasks are replayed, in order.
+                        hooks.begin_epoch(est, net)
                     stopped = _end_epoch(est, net, optimizer, accumulated / n_samples,
                                          n_samples, early_stopping, X_val, y_val, sw_val, val,
                                          incremental)
+                    if hooks is not None:
+                        stopped = hooks.end_epoch(est, net) or stopped
                     if stopped and position != n_epochs - 1:  # _epochs_per_call's promise
                         raise RuntimeError("fastnet: training ran past a stopping point")
                 if interrupted():
@@ -150,6 +164,8 @@ def fit_stochastic(est, net, X, y, sample_weight, incremental):
         warnings.warn("Training interrupted by user.")
     finally:
         run.close()
+    if hooks is not None:
+        hooks.end_unfinished_epoch(est)
 
     if early_stopping:
         net.params.flat[...] = est._best_params
@@ -207,7 +223,7 @@ def _deferred_interrupt():
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _epochs_per_call(est, optimizer, early_stopping, incremental, run):
+def _epochs_per_call(est, optimizer, early_stopping, incremental, run, hooks=None):
     """How many epochs the next compiled call may train without changing the result.
 
     scikit-learn decides between epochs: validation scores (early stopping)
@@ -217,10 +233,12 @@ def _epochs_per_call(est, optimizer, early_stopping, incremental, run):
     counter to exceed ``n_iter_no_change``: that cannot happen in fewer than
     ``n_iter_no_change + 1 - counter`` epochs, so a call of that many epochs
     never trains past it.  Until a call has been timed, and while an epoch
-    is unfinished, one epoch.
+    is unfinished, one epoch.  Callbacks that may read each epoch's model or
+    stop after it (``hooks.per_epoch``) also get one epoch per call.
     """
     if (incremental or early_stopping or not optimizer.constant_between_stops
-            or run.seconds_per_batch is None or run.in_epoch):
+            or run.seconds_per_batch is None or run.in_epoch
+            or (hooks is not None and hooks.per_epoch)):
         return 1
     n = min(est.n_iter_no_change + 1 - est._no_improvement_count, est.max_iter - est.n_iter_)
     seconds_per_epoch = run.seconds_per_batch * run.batches_per_epoch
@@ -385,7 +403,7 @@ def _update_no_improvement_count(est, net, early_stopping, X_val, y_val, sw_val,
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def fit_lbfgs(est, net, X, y, sample_weight):
+def fit_lbfgs(est, net, X, y, sample_weight, hooks=None):
     """Minimize the full-batch loss with scipy's L-BFGS-B, as scikit-learn does.
 
     Each evaluation is one compiled call that computes the loss and the flat
@@ -401,6 +419,10 @@ def fit_lbfgs(est, net, X, y, sample_weight):
     X : ndarray of shape (n_samples, n_features), net's dtype
     y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
+    hooks : fastnet._callbacks._FitHooks or None
+        The fit's callbacks: each L-BFGS iteration is a task; a callback's stop
+        ends the minimization at that iterate, like reaching ``max_iter`` there
+        but without its ConvergenceWarning.
     """
     dtype = net.dtype
     X = _kernel_array(X, dtype)
@@ -414,16 +436,29 @@ def fit_lbfgs(est, net, X, y, sample_weight):
         loss = net._loss_and_grad(X, Y, sw, has_sw, est.alpha, grad)
         return loss, grad
 
+    x0 = net.params.flat.copy()
+    bridge = None if hooks is None else hooks.lbfgs(est, net, x0)
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
-    opt_res = scipy.optimize.minimize(
-        loss_grad,
-        net.params.flat.copy(),
-        method="L-BFGS-B",
-        jac=True,
-        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
-                 **_lbfgs_iprint_option(iprint)},
-    )
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    try:
+        opt_res = scipy.optimize.minimize(
+            loss_grad if bridge is None else bridge.wrap(loss_grad),
+            x0,
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
+                     **_lbfgs_iprint_option(iprint)},
+            callback=bridge,
+        )
+    except StopIteration:
+        if bridge is None or not bridge.stopped:
+            raise
+        opt_res = bridge.result()  # scipy < 1.11 lets the callback's StopIteration through
+    if bridge is not None:
+        bridge.close()
+    if bridge is not None and bridge.stopped and opt_res.nit < est.max_iter:
+        est.n_iter_ = opt_res.nit  # a stop asked for, not a failure to converge
+    else:
+        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     net.params.flat[...] = opt_res.x
 
