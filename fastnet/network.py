@@ -425,9 +425,7 @@ class Network:
 
     def _dropout_group(self, step):
         """The kernels' ``Dropout`` group at batch counter ``step`` (int64 (1,)), or
-        ``NO_DROPOUT`` when every rate is 0."""
-        if not any(self.dropout):
-            return _groups.NO_DROPOUT
+        ``NO_DROPOUT`` (None) when every rate is 0."""
         return _groups.dropout(self.dropout + (0.0,), self.dropout_seed, step)
 
     def train_epoch(self, X, y, optimizer, *, batch_size=200, sample_weight=None, alpha=0.0,

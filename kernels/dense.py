@@ -78,12 +78,6 @@ def column_sums(D, out):
             out[c] += D[r, c]
 
 
-@jit(inline=True)
-def _drops(drop, i):
-    """Whether layer ``i``'s outputs are dropped out (a hidden layer with a rate > 0)."""
-    return drop.enabled and drop.rates[i] > 0.0
-
-
 @jit
 def dense_forward(params, layout, codes, X, acts, drop):
     """Forward pass: every layer's activations for a batch.
@@ -99,8 +93,9 @@ def dense_forward(params, layout, codes, X, acts, drop):
         The input batch.
     acts : ndarray of shape (>= n * sum(units[1:]),)
         Workspace receiving each layer's output (after dropout, where applied).
-    drop : Dropout
-        Training-time dropout of the hidden layers (``groups.NO_DROPOUT``: none).
+    drop : Dropout or None
+        Training-time dropout of the hidden layers, or None (``groups.NO_DROPOUT``):
+        then Numba prunes the dropout branch while compiling.
 
     Returns
     -------
@@ -115,8 +110,10 @@ def dense_forward(params, layout, codes, X, acts, drop):
         np.dot(A, _weights(params, layout, i), Z)
         code = codes.output if i == n_layers - 1 else codes.hidden
         bias_activation_forward(Z, _intercepts(params, layout, i), code)
-        if _drops(drop, i):
-            dropout_forward(Z, dropout_stream(drop.seed, drop.step[0], i), drop.rates[i])
+        # `is not None` alone in the condition: Numba prunes it for drop=None.
+        if drop is not None:
+            if drop.rates[i] > 0.0:
+                dropout_forward(Z, dropout_stream(drop.seed, drop.step[0], i), drop.rates[i])
         A = Z
     return A
 
@@ -177,7 +174,7 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         ``A_prev.T @ D`` and ``D.sum(axis=0)``; the training epoch leaves the
         ``+ alpha * W`` and ``/ sw_sum`` to the optimizer step, which reads
         the buffer anyway (``optimizers``).
-    drop : Dropout
+    drop : Dropout or None
         The dropout the forward pass applied (the same masks are recomputed).
     """
     n = X.shape[0]
@@ -203,10 +200,14 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         if i > 0:
             D_prev = block(deltas, layout, n, i - 1)
             np.dot(D, W.T, D_prev)
-            if _drops(drop, i - 1):
-                dropout_backward(A_prev, D_prev, dropout_stream(drop.seed, drop.step[0], i - 1),
-                                 drop.rates[i - 1], codes.hidden)
-            else:
+            dropped = False
+            if drop is not None:
+                if drop.rates[i - 1] > 0.0:
+                    dropout_backward(A_prev, D_prev,
+                                     dropout_stream(drop.seed, drop.step[0], i - 1),
+                                     drop.rates[i - 1], codes.hidden)
+                    dropped = True
+            if not dropped:
                 activation_backward(A_prev, D_prev, codes.hidden)
 
 

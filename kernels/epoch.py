@@ -47,8 +47,8 @@ def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, drop, f
         ``acts``, ``deltas`` (at least ``n * sum(units[1:])`` elements) and
         ``col_sum`` (units[-1],) are used.
     alpha : float of params' dtype
-    drop : Dropout
-        Dropout of the hidden layers at step ``drop.step[0]`` (``NO_DROPOUT``: none).
+    drop : Dropout or None
+        Dropout of the hidden layers at step ``drop.step[0]``, or None for none.
     finish : bool, default=True
         False leaves the raw gradient sums in ``grad`` (see ``dense_backward``).
 
@@ -118,7 +118,7 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop):
         How many epochs and batches this call may train; ``plan.cursor`` /
         ``plan.partial`` carry an epoch in progress between calls, and
         ``plan.losses`` receives each completed epoch's summed loss.
-    drop : Dropout
+    drop : Dropout or None
         Dropout of the hidden layers; its step counter advances by one per batch.
 
     Returns
@@ -151,7 +151,7 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop):
             batch = _gather(data, order, start, n, work)
             loss = batch_loss_and_grad(params, work.grad, layout, codes, batch, work,
                                        opt.alpha, drop, False)
-            if drop.enabled:
+            if drop is not None:
                 drop.step[0] += 1
             accumulated += np.float64(loss) * n
             # The optimizer finishes the gradient (raw sums + alpha * W, / sw_sum) as it

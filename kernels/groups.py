@@ -40,13 +40,16 @@ Groups
     with ``enabled`` it is reshuffled before each epoch as
     ``RandomState.shuffle`` would, on the MT19937 state ``key`` uint32 (624,)
     and ``pos`` int64 (1,), advanced in place.
-``Dropout(enabled, rates, seed, step)``
+``Dropout(rates, seed, step)``
     Inverted dropout of the hidden units while training: ``rates`` float64
     (n_layers,) the drop probability of each layer's outputs (the output
     layer's is 0); ``seed`` uint64 and ``step`` int64 (1,) -- batches trained
     so far, advanced in place by the epoch kernel -- select the masks of the
-    counter-based generator (``scalar.dropout_stream``).  ``enabled`` False:
-    no dropout (predict, and every model without it).
+    counter-based generator (``scalar.dropout_stream``).  No dropout (predict,
+    and every model without it) is ``None`` (:data:`NO_DROPOUT`): the kernels
+    test ``drop is not None``, which Numba decides while compiling, so the
+    kernels compiled without dropout contain none of its code (the dropout
+    variant compiles only when a model uses it).
 ``Plan(n_epochs, max_batches, batch_size, cursor, partial, losses)``
     What one call trains: at most ``n_epochs`` epochs and at most
     ``max_batches`` mini-batches (-1: no limit) of ``batch_size`` rows;
@@ -74,7 +77,7 @@ Optimizer = namedtuple("Optimizer", ["code", "state", "hyper", "alpha", "step"])
 Shuffle = namedtuple("Shuffle", ["enabled", "order", "key", "pos"])
 Plan = namedtuple("Plan", ["n_epochs", "max_batches", "batch_size", "cursor", "partial",
                            "losses"])
-Dropout = namedtuple("Dropout", ["enabled", "rates", "seed", "step"])
+Dropout = namedtuple("Dropout", ["rates", "seed", "step"])
 
 SGD = 0
 ADAM = 1
@@ -138,7 +141,7 @@ def plan(n_epochs, batch_size, max_batches=-1, cursor=None, partial=None):
 
 
 def dropout(rates, seed, step):
-    """A :class:`Dropout` group; disabled when every rate is 0.
+    """A :class:`Dropout` group, or :data:`NO_DROPOUT` when every rate is 0.
 
     Parameters
     ----------
@@ -151,11 +154,14 @@ def dropout(rates, seed, step):
 
     Returns
     -------
-    drop : Dropout
+    drop : Dropout or None
     """
     rates = np.ascontiguousarray(rates, dtype=np.float64)
-    return Dropout(bool(np.any(rates > 0)), rates, np.uint64(int(seed) % 2**64), step)
+    if not np.any(rates > 0):
+        return NO_DROPOUT
+    return Dropout(rates, np.uint64(int(seed) % 2**64), step)
 
 
-# No dropout: predict and every model without it pass this (same types, no recompile).
-NO_DROPOUT = Dropout(False, np.zeros(0), np.uint64(0), np.zeros(1, dtype=np.int64))
+# No dropout: predict and every model without it.  None, so that the kernels' ``drop is
+# not None`` branches are pruned at compile time (see the Dropout group above).
+NO_DROPOUT = None
