@@ -10,12 +10,19 @@ Options narrow or change a run (``--workloads``, ``--dtypes``, ``--libraries``,
 ``--repeats``, ``--threads``, ``--epochs``, ``--no-startup``, ``--no-memory``,
 ``--no-scaling``, ``--no-plot``); ``--out DIR`` names the output folder
 (default ``bench-results/``), which receives ``results.md``, ``results.json``,
-``speedup.png`` and ``scaling.png``.  The markdown is also printed; progress goes to stderr.
+``speedup.png`` and ``scaling.png`` (the PNGs need matplotlib, the ``bench`` extra).
+
+What it prints: first what it will measure and what it will skip, and why
+(no PyTorch columns without torch, no PNGs without matplotlib); then, on
+stderr, one line as each measurement starts and one with its result, each
+after the time elapsed; last, on stdout, a short summary whose final line
+says where the report is.
 """
 
 import argparse
 import dataclasses
 import datetime
+import importlib.util
 import sys
 import time
 import warnings
@@ -46,7 +53,8 @@ def parse_args(argv=None):
         description="fastnet next to scikit-learn and PyTorch (CPU): fit and predict times, "
                     "speedups, losses, GFLOP/s against the matmul peak, startup, memory.")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="~30 s smoke run")
+    mode.add_argument("--quick", action="store_true",
+                      help="smoke run: tiny, small, vending in float64 (about a minute)")
     mode.add_argument("--full", action="store_true", help="every workload, more repeats")
     p.add_argument("--out", default="bench-results", help="output folder (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None,
@@ -67,7 +75,7 @@ def parse_args(argv=None):
     p.add_argument("--no-scaling", action="store_true",
                    help="skip the time-vs-samples and time-vs-width sweeps")
     p.add_argument("--no-plot", action="store_true", help="do not write speedup.png")
-    p.add_argument("--quiet", action="store_true", help="no progress lines, no printed report")
+    p.add_argument("--quiet", action="store_true", help="no progress lines, no printed summary")
     args = p.parse_args(argv)
     args.mode = "quick" if args.quick else "full" if args.full else "default"
     return args
@@ -90,14 +98,20 @@ def run(args, argv=None):
     paths : dict
         Where the markdown, JSON and PNG were written.
     """
-    from . import compare, env, report, runners, scaling, startup
+    started = time.perf_counter()
+    started_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+    def log(text):
+        if not args.quiet:  # progress on stderr, each line after the time elapsed
+            elapsed = int(time.perf_counter() - started)
+            print(f"[{elapsed // 60:2d}:{elapsed % 60:02d}] {text}", file=sys.stderr, flush=True)
+
     from . import threads as _threads
     from . import workloads as _wl
 
-    started = time.perf_counter()
-    started_at = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    log = (lambda *a: None) if args.quiet else (
-        lambda *a: print(*a, file=sys.stderr, flush=True))
+    log(f"python -m bench ({args.mode}): importing the libraries")
+    from . import compare, env, report, runners, scaling, startup
+
     settings = MODES[args.mode]
     repeats = args.repeats or settings["repeats"]
     n_threads = args.threads or _threads.available_cores()
@@ -111,7 +125,7 @@ def run(args, argv=None):
     if args.epochs:
         selected = [w.replace(epochs=args.epochs) for w in selected]
         notes.append(f"--epochs {args.epochs}: every workload's epochs were overridden; "
-                     "the DESIGN.md goals refer to the standard epochs.")
+                     "the speed goals refer to the standard epochs.")
 
     wanted = args.libraries or list(runners.LIBRARIES)
     if "fastnet" not in wanted:
@@ -121,15 +135,21 @@ def run(args, argv=None):
         notes.append(f"{lib}: {reason}; its rows are absent.")
     libraries = [lib for lib in wanted if lib in libs]
 
+    log(f"measuring {', '.join(w.name for w in selected)} in {', '.join(dtypes)} with "
+        + ", ".join(f"{lib} {libs[lib]}" for lib in libraries)
+        + f"; {n_threads} threads, {repeats} timed fits per library")
+    for line in _skipped(args, missing):
+        log(line)
+    log(f"writing the report to {args.out}/ at the end")
+
     with _threads.limit(n_threads) as applied:
         environment = env.environment(n_threads, include_torch="torch" in libraries)
         environment["threads_applied"] = applied
-        log(f"bench ({args.mode}): {len(selected)} workloads x {dtypes} x {libraries}, "
-            f"{n_threads} threads, {repeats} repeats")
         peak = {}
         for dtype in dtypes:
+            log(f"matmul peak {dtype} ({args.peak_size}² numpy product, the reference rate)")
             peak[dtype] = env.matmul_peak(dtype, args.peak_size, settings["peak_repeats"])
-            log(f"  matmul peak {dtype} {args.peak_size}²: {peak[dtype]['gflops']:.1f} GFLOP/s")
+            log(f"matmul peak {dtype}: {peak[dtype]['gflops']:.1f} GFLOP/s")
         measurements = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -142,7 +162,7 @@ def run(args, argv=None):
         if args.no_scaling:
             scaling_res = {"skipped": "--no-scaling"}
         else:
-            log("  scaling: fit time vs samples and vs hidden width (fastnet, sklearn)")
+            log("scaling: fit time against samples and hidden width (fastnet, sklearn)")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 scaling_res = scaling.run_scaling(args.mode, libraries, repeats, log=log,
@@ -151,21 +171,19 @@ def run(args, argv=None):
     if args.no_startup:
         startup_res = {"skipped": "--no-startup"}
     else:
-        log("  fresh processes: import time, first fit (cold / warm Numba cache)")
         startup_res = {
-            "imports": startup.measure_imports(settings["import_repeats"]),
-            "first_fit": [startup.measure_first_fit("tiny", d, n_threads)
+            "imports": startup.measure_imports(settings["import_repeats"], log=log),
+            "first_fit": [startup.measure_first_fit("tiny", d, n_threads, log=log)
                           for d in ([d for d in settings["first_fit_dtypes"] if d in dtypes]
                                     or dtypes[:1])],
         }
     if args.no_memory:
         memory = {"skipped": "--no-memory"}
     else:
-        log("  fresh processes: peak memory of a fit")
         memory_libs = [lib for lib in libraries
                        if settings["memory_libraries"] is None
                        or lib in settings["memory_libraries"]]
-        memory = [startup.measure_memory(lib, name, "float64", n_threads)
+        memory = [startup.measure_memory(lib, name, "float64", n_threads, log=log)
                   for name in settings["memory_workloads"] for lib in memory_libs]
 
     if "torch" in libraries:
@@ -205,20 +223,46 @@ def run(args, argv=None):
     return results, paths
 
 
+def _skipped(args, missing):
+    """Lines saying, before any measurement, what this run will leave out and why.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    missing : dict
+        library -> reason, from :func:`bench.runners.available`.
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    for lib, reason in missing.items():
+        hint = " (pip install torch adds them)" if lib == "torch" else ""
+        lines.append(f"skipping the {lib} columns: {reason}{hint}")
+    if args.no_plot:
+        lines.append("skipping the PNG plots: --no-plot")
+    elif importlib.util.find_spec("matplotlib") is None:
+        lines.append("skipping the PNG plots (speedup.png, scaling.png): matplotlib is not "
+                     "installed (pip install matplotlib, or the 'bench' extra)")
+    for flag, what in (("no_predict", "the predict timings"),
+                       ("no_startup", "the fresh-process import and first-fit timings"),
+                       ("no_memory", "the peak-memory measurement"),
+                       ("no_scaling", "the scaling sweeps")):
+        if getattr(args, flag):
+            lines.append(f"skipping {what}: --{flag.replace('_', '-')}")
+    return lines
+
+
 def main(argv=None):
     """Entry point of ``python -m bench``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     results, paths = run(args, argv)
     if not args.quiet:
-        from .report import to_markdown
+        from .report import summary_lines
 
-        print(to_markdown(results))
-        written = ", ".join(p for p in paths.values() if p)
-        print(f"\nWritten: {written}")
-        for note in results["notes"]:
-            if "matplotlib" in note:
-                print(f"Note: {note}")
+        print("\n".join(summary_lines(results, paths)))
     return 0
 
 

@@ -15,22 +15,29 @@ Protocol, the same for every library:
 
 :func:`summarize` turns the raw records into one row per workload, dtype and
 operation with fastnet's speedups, the final losses, fastnet's GFLOP/s and
-its fraction of the measured matmul peak, and the DESIGN.md goal if any.
+its fraction of the measured matmul peak, and fastnet's speed goal if it has one.
 """
 
 from . import flops as _flops
 from . import timing
 from . import workloads as _wl
+from .report import fmt_time, side_by_side
 from .runners import RUNNERS
 
 __all__ = ["PREDICT_ROWS", "PREDICT_GOAL", "run_workload", "summarize", "goal_text"]
 
 PREDICT_ROWS = (1, 10000)
-# DESIGN.md: predicting one row through the estimator in at most 5 microseconds.
+# fastnet's goal: predicting one row through the estimator in at most 5 microseconds.
 PREDICT_GOAL = {"max_seconds": 5e-6}
 
 
-def run_workload(w, dtype, libraries, repeats=3, predict_repeats=5, predict=True, log=None):
+# A round of fits (one per library) that takes longer than this gets its own progress line,
+# so that slow workloads say which libraries ran while the user waits.
+ROUND_LINE_S = 1.0
+
+
+def run_workload(w, dtype, libraries, repeats=3, predict_repeats=5, predict=True, log=None,
+                 label=None):
     """Time fit (and predict) of one workload in one dtype for each library.
 
     Parameters
@@ -45,7 +52,10 @@ def run_workload(w, dtype, libraries, repeats=3, predict_repeats=5, predict=True
         Timed samples per predict size.
     predict : bool, default=True
     log : callable, optional
-        Progress lines go here (e.g. ``print``).
+        Progress lines go here (e.g. ``print``): one as the fits start, one per slow
+        round, one with the results; the same for the predictions.
+    label : str, optional
+        The workload's name in those lines (default ``w.name``).
 
     Returns
     -------
@@ -56,16 +66,22 @@ def run_workload(w, dtype, libraries, repeats=3, predict_repeats=5, predict=True
         ``score``, ``n_iter``, ``n_samples``, ``layer_units``.
     """
     log = log or (lambda *_: None)
+    name = f"{label or w.name} {dtype}"
+    log(f"{name} fit: {', '.join(libraries)}; a warm-up each, then {repeats} timed "
+        f"fit{'s' if repeats > 1 else ''} each, in turns")
     data = _wl.make_data(w, dtype)
     runners = {lib: RUNNERS[lib](w, data) for lib in libraries}
     for runner in runners.values():
         runner.warm_up()
     times = {lib: [] for lib in runners}
-    for _ in range(repeats):
+    for i in range(repeats):
         for lib, runner in runners.items():
             runner.prepare()
             timing.settle()
             times[lib].append(timing.time_once(runner.fit))
+        if repeats > 1 and sum(t[-1] for t in times.values()) >= ROUND_LINE_S:
+            log(f"{name} fit: round {i + 1}/{repeats}: "
+                + ", ".join(f"{lib} {fmt_time(t[-1])}" for lib, t in times.items()))
     records = []
     for lib, runner in runners.items():
         units = runner.layer_units
@@ -77,9 +93,12 @@ def run_workload(w, dtype, libraries, repeats=3, predict_repeats=5, predict=True
             median_s=med, loss=runner.loss, score=runner.score(), n_iter=runner.n_iter,
             n_samples=n, layer_units=units, flops=work, gflops=_flops.gflops(work, med),
         ))
-        log(f"  {w.name:>9} {dtype} fit     {lib:>8}: {med:9.4f} s  loss {runner.loss:.6g}")
+    fits = [r for r in records if r["op"] == "fit"]
+    log(f"{name} fit: median " + side_by_side({r["library"]: r["median_s"] for r in fits})
+        + "; final loss " + ", ".join(f"{r['loss']:.6g}" for r in fits))
     if predict:
         for rows in PREDICT_ROWS:
+            log(f"{name} predict {rows} row{'s' if rows > 1 else ''}: {', '.join(libraries)}")
             X = data.X_predict[:rows]
             for lib, runner in runners.items():
                 fn = lambda runner=runner, X=X: runner.predict(X)  # noqa: E731
@@ -94,12 +113,14 @@ def run_workload(w, dtype, libraries, repeats=3, predict_repeats=5, predict=True
                     times_s=samples, median_s=med, calls_per_sample=number, flops=work,
                     gflops=_flops.gflops(work, med),
                 ))
-                log(f"  {w.name:>9} {dtype} predict {rows:>5} rows {lib:>8}: {med * 1e6:11.1f} us")
+            log(f"{name} predict {rows} row{'s' if rows > 1 else ''}: median per call "
+                + side_by_side({r["library"]: r["median_s"] for r in records
+                                 if r["op"] == "predict" and r["rows"] == rows}))
     return records
 
 
 def goal_text(goal):
-    """A DESIGN.md goal in words, e.g. '≥20× sklearn' (empty for none)."""
+    """A speed goal in words, e.g. '≥20× sklearn' (empty for none)."""
     if not goal:
         return ""
     if "speedup" in goal:

@@ -1,7 +1,7 @@
 """The report of a ``python -m bench`` run: markdown, JSON and a PNG plot.
 
 All three are written from one ``results`` dict (see :mod:`bench.__main__`):
-``results.md`` (also printed), ``results.json`` (everything, raw samples
+``results.md``, ``results.json`` (everything, raw samples
 included) and ``speedup.png`` (fastnet's speedup over each library per
 workload; skipped with a printed note when matplotlib is not installed).
 """
@@ -10,8 +10,8 @@ import json
 import math
 import os
 
-__all__ = ["fmt_time", "to_markdown", "write_json", "write_png", "write_scaling_png",
-           "write_all", "JSON_KEYS"]
+__all__ = ["fmt_time", "fmt_duration", "side_by_side", "summary_lines", "to_markdown",
+           "write_json", "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
 
 # Top-level keys of results.json (the harness test checks them).
 JSON_KEYS = ("meta", "environment", "libraries", "peak", "workloads", "measurements",
@@ -21,14 +21,56 @@ _OTHERS = ("sklearn", "torch")
 
 
 def fmt_time(seconds):
-    """Seconds in a readable unit: '12.3 µs', '45.6 ms', '1.23 s' ('—' for none)."""
+    """Seconds in a readable unit, 3 significant digits: '6.20 µs', '45.6 ms', '1.23 s', '312 s'.
+
+    ``None`` gives '—'.  A value that rounds up to 1000 of its unit moves to the next
+    unit ('1.00 ms', not '1000 µs').
+    """
     if seconds is None:
         return "—"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
+    value, unit = abs(seconds), "s"
+    for scale, name in ((1e-6, "µs"), (1e-3, "ms")):
+        if value < 1000 * scale:
+            value, unit = value / scale, name
+            break
+    text = _three_digits(value)
+    if unit != "s" and float(text) >= 1000:
+        return fmt_time(math.copysign(1000 * (1e-6 if unit == "µs" else 1e-3), seconds))
+    return f"{'-' if seconds < 0 else ''}{text} {unit}"
+
+
+def _three_digits(value):
+    """``value`` with 3 significant digits and no exponent ('6.20', '45.6', '312', '1234')."""
+    if value == 0:
+        return "0"
+    decimals = max(0, 2 - math.floor(math.log10(value)))
+    text = f"{value:.{decimals}f}"
+    # Rounding may add a digit (9.996 -> '10.00'): drop the extra decimal.
+    if decimals and len(text.replace(".", "").lstrip("0")) > 3:
+        text = f"{value:.{decimals - 1}f}"
+    return text
+
+
+def fmt_duration(seconds):
+    """A run's wall time for people: '48 s', '5 min 12 s'."""
+    seconds = int(round(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def side_by_side(medians):
+    """'fastnet 17.2 ms, sklearn 460 ms (26.7×)': each library's time and fastnet's speedup.
+
+    Parameters
+    ----------
+    medians : dict
+        library -> seconds (None for none), fastnet first.
+    """
+    fast = medians.get("fastnet")
+    parts = []
+    for lib, t in medians.items():
+        ratio = f" ({t / fast:.3g}×)" if lib != "fastnet" and fast and t else ""
+        parts.append(f"{lib} {fmt_time(t)}{ratio}")
+    return ", ".join(parts)
 
 
 def _fmt_bytes(n):
@@ -102,7 +144,7 @@ def _fit_lines(rows, libraries, repeats):
     header = (["workload", "dtype"] + [f"{lib} (s)" for lib in libraries]
               + [f"× vs {lib}" for lib in others]
               + [f"loss {lib}" for lib in libraries]
-              + ["fastnet GFLOP/s", "% of peak", "goal (DESIGN.md)"])
+              + ["fastnet GFLOP/s", "% of peak", "goal"])
     body = []
     for r in rows:
         body.append(
@@ -121,7 +163,7 @@ def _predict_lines(rows, libraries):
     others = [lib for lib in _OTHERS if lib in libraries]
     header = (["workload", "dtype", "rows"] + list(libraries)
               + [f"× vs {lib}" for lib in others]
-              + ["fastnet GFLOP/s", "% of peak", "goal (DESIGN.md)"])
+              + ["fastnet GFLOP/s", "% of peak", "goal"])
     body = []
     for r in rows:
         body.append(
@@ -186,7 +228,7 @@ def _startup_lines(startup):
     lines = ["## Startup (fresh processes)", ""] + _table(["measurement", "time"], body)
     lines += ["", "Each first fit runs in a new process with `NUMBA_CACHE_DIR` at a new, empty "
               "directory (cold: fastnet's kernels compile) and then again with the same directory "
-              "(warm: they load from the cache). DESIGN.md's goal applies to the warm case."]
+              "(warm: they load from the cache). The goal applies to the warm case."]
     return lines
 
 
@@ -241,7 +283,9 @@ def to_markdown(results):
         "(tol=0, no early stopping); JIT warm-up is outside the timed region; speedups are "
         "(other library's median time) / (fastnet's), measured in this run. GFLOP/s count "
         "6·n·Σ fan_in·fan_out per epoch for training, 2·n·Σ for predict; '% of peak' compares "
-        "with the matmul peak below, same dtype.",
+        "with the matmul peak below, same dtype. Goals are fastnet's speed targets (set in "
+        "`bench/workloads.py`, `bench/compare.py` and `bench/startup.py`): reported, never "
+        "asserted.",
         "",
     ]
     lines += _fit_lines(fit_rows, libraries, meta.get("repeats")) + [""]
@@ -250,7 +294,8 @@ def to_markdown(results):
     lines += _quality_lines(fit_rows, libraries, results.get("workloads", {})) + [""]
     lines += _startup_lines(results.get("startup")) + [""]
     lines += _memory_lines(results.get("memory")) + [""]
-    lines += _scaling_lines(results.get("scaling")) + [""]
+    lines += _scaling_lines(results.get("scaling"),
+                            (meta.get("files") or {}).get("scaling_png")) + [""]
     env = dict(results["environment"], load_average_at_end=meta.get("load_average_at_end"))
     lines += _environment_lines(env, results.get("peak")) + [""]
     if results.get("notes"):
@@ -258,13 +303,15 @@ def to_markdown(results):
     return "\n".join(lines)
 
 
-def _scaling_lines(scaling):
+def _scaling_lines(scaling, plot=None):
     lines = ["## How fit time grows (fastnet and scikit-learn)", ""]
     if not scaling or "skipped" in scaling:
         return lines + [f"Skipped ({(scaling or {}).get('skipped', 'not measured')})."]
+    # Name the plot only when this run wrote it (no matplotlib: no PNG, see the notes).
+    where = f" Plot: `{plot}`." if plot else " No plot was written (see the notes)."
     lines += [
         f"Synthetic regression, 20 features, Adam, batches of 200, {scaling['epochs']} epochs, "
-        f"{scaling['dtype']}; median fit time. Plot: `scaling.png`.",
+        f"{scaling['dtype']}; median fit time.{where}",
         "",
     ]
     sweeps = (("samples", "samples (hidden (100,))", lambda x: f"{x}"),
@@ -283,6 +330,63 @@ def _scaling_lines(scaling):
                 cells.append(_speedup(r["speedup"]))
             table.append(cells)
         lines += _table(header, table) + [""]
+    return lines
+
+
+def summary_lines(results, paths):
+    """The few lines ``python -m bench`` ends with: the results at a glance, then where the
+    report is (the last line).
+
+    Parameters
+    ----------
+    results : dict
+        With the keys in :data:`JSON_KEYS`.
+    paths : dict
+        From :func:`write_all`.
+
+    Returns
+    -------
+    list of str
+    """
+    meta, env = results["meta"], results.get("environment", {})
+    load = [(env.get("load_average_at_start") or [None])[0],
+            (meta.get("load_average_at_end") or [None])[0]]
+    lines = [f"fastnet benchmark ({meta['mode']}): {fmt_duration(meta['duration_s'])} on "
+             f"{env.get('cpu_model')}, {meta.get('threads')} threads, 1-minute load average "
+             f"{load[0]} at the start and {load[1]} at the end.",
+             "Median times; (N×): how many times longer the other library took than fastnet."]
+    rows = results.get("comparisons", [])
+    predict_1 = {(r["workload"], r["dtype"]): r for r in rows
+                 if r["op"] == "predict" and r["rows"] == 1}
+    width = max([len(r["workload"]) for r in rows] or [0])
+    for r in rows:
+        if r["op"] != "fit":
+            continue
+        line = f"  {r['workload']:<{width}} {r['dtype']}  fit: {side_by_side(r['median_s'])}"
+        pred = predict_1.get((r["workload"], r["dtype"]))
+        if pred:
+            line += f"; predict 1 row: {side_by_side(pred['median_s'])}"
+        lines.append(line)
+    startup = results.get("startup") or {}
+    first = [ff for ff in startup.get("first_fit", [])
+             if "error" not in (ff.get("cold") or {}) and "error" not in (ff.get("warm") or {})]
+    if first:
+        lines.append("First fit in a fresh process, after the imports: "
+                     + "; ".join(f"{ff['workload']} {ff['dtype']} "
+                                 f"{fmt_time(ff['warm']['first_fit_s'])} with a warm Numba "
+                                 f"cache, {fmt_time(ff['cold']['first_fit_s'])} cold"
+                                 for ff in first) + ".")
+    goals = [r["goal_met"] for r in rows if r.get("goal_met") is not None]
+    goals += [ff["goal_met"] for ff in first if ff.get("goal_met") is not None]
+    if goals:
+        lines.append(f"Speed goals met: {sum(goals)} of {len(goals)} (the report's goal "
+                     "columns say which).")
+    skipped = [n for n in results.get("notes", [])
+               if "absent" in n or "PNG" in n or n.startswith("--")]
+    lines += [f"Note: {n}" for n in skipped]
+    written = [os.path.basename(p) for k, p in paths.items() if p and k != "md"]
+    lines.append(f"Report: {paths['md']}" + (f" (beside it: {', '.join(written)})"
+                                             if written else ""))
     return lines
 
 
@@ -444,6 +548,8 @@ def write_all(results, out_dir, plot=True):
             results.setdefault("notes", []).append(note)
         if note or not os.path.exists(paths[key]):
             paths[key] = None
+    # What the markdown may point at: the files of this run only.
+    results["meta"]["files"] = {k: os.path.basename(p) for k, p in paths.items() if p}
     with open(paths["md"], "w") as fh:
         fh.write(to_markdown(results))
     write_json(results, paths["json"])

@@ -86,7 +86,7 @@ def run_scaling(mode, libraries, repeats, dtype="float64", log=None, epochs=None
         rows = []
         for x, w in points:
             records = compare.run_workload(w, dtype, libs, repeats=repeats, predict=False,
-                                           log=log)
+                                           log=log, label=f"scaling {w.name}")
             medians = {r["library"]: r["median_s"] for r in records}
             fast, sk = medians.get("fastnet"), medians.get("sklearn")
             rows.append({"x": x, "layer_units": records[0]["layer_units"], "median_s": medians,

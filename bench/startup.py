@@ -30,7 +30,7 @@ import time
 __all__ = ["measure_imports", "measure_first_fit", "measure_memory", "run_child", "main",
            "FIRST_FIT_GOAL_S"]
 
-# DESIGN.md: the first fit in a fresh process, kernels cached, costs at most 0.3 s beyond imports.
+# fastnet's goal: the first fit in a fresh process, kernels cached, at most 0.3 s beyond imports.
 FIRST_FIT_GOAL_S = 0.3
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,8 +70,24 @@ def run_child(args, env=None, timeout=600):
     return json.loads(lines[-1])
 
 
-def measure_imports(repeats=3):
+def _fmt_time(seconds):
+    from .report import fmt_time  # (bench.report imports only the standard library)
+
+    return fmt_time(seconds)
+
+
+def _quiet(*_):
+    pass
+
+
+def measure_imports(repeats=3, log=None):
     """Import times in fresh processes, median of ``repeats``.
+
+    Parameters
+    ----------
+    repeats : int, default=3
+    log : callable, optional
+        Gets a line as the measurement starts and one with its result.
 
     Returns
     -------
@@ -79,20 +95,26 @@ def measure_imports(repeats=3):
         ``dependencies_s`` (numpy, scipy, scikit-learn, numba),
         ``fastnet_s`` (fastnet on top of them), ``total_s``, ``samples``.
     """
+    log = log or _quiet
+    log(f"startup: import fastnet in {repeats} fresh process{'es' if repeats > 1 else ''}")
     samples = [run_child(["import"]) for _ in range(repeats)]
     good = [s for s in samples if "error" not in s]
     if not good:
+        log(f"startup: import failed: {samples[0].get('error', '')[:200]}")
         return {"error": samples[0].get("error"), "samples": samples}
 
     def med(key):
         vals = sorted(s[key] for s in good)
         return vals[len(vals) // 2]
 
-    return {"dependencies_s": med("dependencies_s"), "fastnet_s": med("fastnet_s"),
-            "total_s": med("total_s"), "samples": samples}
+    res = {"dependencies_s": med("dependencies_s"), "fastnet_s": med("fastnet_s"),
+           "total_s": med("total_s"), "samples": samples}
+    log(f"startup: import fastnet {_fmt_time(res['total_s'])} in all (fastnet itself "
+        f"{_fmt_time(res['fastnet_s'])} on top of numpy, scipy, scikit-learn, numba)")
+    return res
 
 
-def measure_first_fit(workload="tiny", dtype="float64", threads=1):
+def measure_first_fit(workload="tiny", dtype="float64", threads=1, log=None):
     """First fit in a fresh process with a cold and then a warm Numba cache.
 
     Parameters
@@ -100,6 +122,8 @@ def measure_first_fit(workload="tiny", dtype="float64", threads=1):
     workload : str, default='tiny'
     dtype : {'float64', 'float32'}
     threads : int
+    log : callable, optional
+        Gets a line as each of the two runs starts and one with its result.
 
     Returns
     -------
@@ -110,18 +134,34 @@ def measure_first_fit(workload="tiny", dtype="float64", threads=1):
         and ``goal_met`` (warm ``first_fit_s`` <= :data:`FIRST_FIT_GOAL_S`; the
         imports are timed apart from the fit).
     """
+    log = log or _quiet
     args = ["first-fit", workload, dtype, "--threads", threads]
+    runs = {}
     with tempfile.TemporaryDirectory(prefix="fastnet-bench-numba-") as cache:
         env = {"NUMBA_CACHE_DIR": cache}
-        cold = run_child(args, env)
-        warm = run_child(args, env)
+        for which, words in (("cold", "cold Numba cache (the kernels compile: seconds)"),
+                             ("warm", "warm Numba cache")):
+            log(f"startup: first fit {workload} {dtype} in a fresh process, {words}")
+            res = runs[which] = run_child(args, env)
+            log(f"startup: first fit {workload} {dtype}, {which} cache: "
+                + (f"failed: {res['error'][:200]}" if "error" in res else
+                   f"{_fmt_time(res['first_fit_s'])} after the imports (a steady fit "
+                   f"{_fmt_time(res['steady_fit_s'])})"))
+    cold, warm = runs["cold"], runs["warm"]
     met = None if "error" in warm else bool(warm["first_fit_s"] <= FIRST_FIT_GOAL_S)
     return {"workload": workload, "dtype": dtype, "cold": cold, "warm": warm,
             "goal_s": FIRST_FIT_GOAL_S, "goal_met": met}
 
 
-def measure_memory(library, workload, dtype="float64", threads=1):
+def measure_memory(library, workload, dtype="float64", threads=1, log=None):
     """Peak memory of one fit in a fresh process (see the module docstring).
+
+    Parameters
+    ----------
+    library, workload, dtype : str
+    threads : int, default=1
+    log : callable, optional
+        Gets a line as the measurement starts and one with its result.
 
     Returns
     -------
@@ -130,8 +170,17 @@ def measure_memory(library, workload, dtype="float64", threads=1):
         ``traced_peak_bytes``, ``rss_before_bytes``, ``rss_peak_bytes``,
         ``rss_growth_bytes``, ``rss_method``; or ``error``.
     """
+    log = log or _quiet
+    log(f"memory: one fit of {workload} {dtype} by {library} in a fresh process")
     res = run_child(["memory", workload, dtype, "--library", library, "--threads", threads])
     res.update(library=library, workload=workload, dtype=dtype)
+    if "error" in res:
+        log(f"memory: {library} {workload} {dtype} failed: {res['error'][:200]}")
+    else:
+        mib = 1024.0 ** 2
+        log(f"memory: {library} {workload} {dtype}: peak {res['traced_peak_bytes'] / mib:.1f} MiB "
+            f"traced, resident +{res['rss_growth_bytes'] / mib:.1f} MiB, for "
+            f"{res['data_bytes'] / mib:.1f} MiB of data")
     return res
 
 

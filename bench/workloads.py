@@ -64,7 +64,7 @@ class Workload:
         Seeds the initial weights and the shuffles.
     description : str
     goal : dict or None
-        The DESIGN.md speed goal, e.g. ``{"vs": "sklearn", "speedup": 20}`` or
+        fastnet's speed goal for it, e.g. ``{"vs": "sklearn", "speedup": 20}`` or
         ``{"fraction_of_peak": 0.75}``; reported, never asserted.
     """
 
