@@ -56,6 +56,11 @@ def main():
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
     warnings.simplefilter("ignore", ConvergenceWarning)
+    # Say up front why the first fits are slow: a silent pause of seconds on a new machine
+    # looks like a hang.
+    print("The article's examples, each trained by fastnet and by scikit-learn with the same "
+          "settings and seed.\nfastnet's first fit of each kind compiles its kernels (seconds, "
+          "once per machine: Numba caches them on disk).", flush=True)
 
     X, y = celsius_to_fahrenheit(50)
     _compare(
