@@ -39,6 +39,8 @@ _CHILD = textwrap.dedent("""
     if len(sys.argv) > 1:
         sys.path.insert(0, sys.argv[1])
         site.addsitedir(sys.argv[1])   # runs the .pth files there, as at startup
+    if len(sys.argv) > 2:
+        sys.path.insert(1, sys.argv[2])  # a folder holding a regular fastnet package
     out = {}
     try:
         from fastnet import MLPClassifier
@@ -126,6 +128,24 @@ def test_script_beside_the_clone_imports_fastnet(tmp_path):
     # Only fastnet's two names are mapped: a top-level `kernels` stays unimportable
     # (a different package of that name exists on PyPI).
     assert after["top_level_kernels"] is None
+
+
+def test_a_regular_fastnet_found_on_sys_path_still_wins(tmp_path):
+    # The finder replaces only the empty namespace package: a real fastnet package that
+    # Python's search finds (here a copy on the path, as PYTHONPATH would put it) is used.
+    clone = _clone_layout(tmp_path)
+    copy = tmp_path / "copy"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "fastnet", copy / "fastnet", ignore=ignore)
+    shutil.copytree(ROOT / "kernels", copy / "fastnet" / "kernels", ignore=ignore)
+    wheel = tmp_path / "fastnet-0.1.0-0.editable-py3-none-any.whl"
+    _editable_wheel(wheel, clone)
+    site_dir = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site_dir)
+    got = _run_script(clone.parent, site_dir, copy)
+    assert got.get("fastnet") == str(copy / "fastnet" / "__init__.py"), got
+    assert got["kernels"] == str(copy / "fastnet" / "kernels" / "__init__.py")
 
 
 def test_backend_packages_match_pyproject():

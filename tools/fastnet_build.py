@@ -17,11 +17,13 @@ the folder that holds the clone (itself a folder named ``fastnet`` without an
 ``__init__.py``) then gets that folder as an empty namespace package before
 the hook is asked, and ``from fastnet import MLPClassifier`` fails with
 "cannot import name 'MLPClassifier' from 'fastnet' (unknown location)"
-(setuptools issue #3557).  Asked first, the finder here wins wherever the
-script is.  It knows only the two names above, so ``import kernels`` still
-fails outside the checkout (a different package of that name is on PyPI);
-setuptools' own hook stays in the wheel as it was, now never reached for
-them.
+(setuptools issue #3557).  The finder here is asked first, and steps in only
+where Python's own search would end in such an empty namespace package (or
+in nothing): a regular ``fastnet`` package that the search finds -- the
+checkout itself as the current folder, a copy on ``PYTHONPATH`` -- is
+imported as it would be without it.  It knows only the two names above, so
+``import kernels`` still fails outside the checkout (a different package of
+that name is on PyPI); setuptools' own hook stays in the wheel as it was.
 
 A wheel is a zip with a ``RECORD`` of every file's sha256 and size
 (PEP 427); :func:`add_front_finder` adds the two files and rewrites the
@@ -53,6 +55,7 @@ checkout); removed by ``pip uninstall fastnet``.
 
 import os
 import sys
+from importlib.machinery import PathFinder
 from importlib.util import spec_from_file_location
 
 MAPPING = {mapping!r}
@@ -65,6 +68,11 @@ class FastnetEditableFinder:
     def find_spec(cls, fullname, path=None, target=None):
         folder = MAPPING.get(fullname)
         if folder is None:
+            return None
+        # Python's own search first: a regular package or module it finds wins, as it would
+        # without this finder.  A namespace package (origin None) is the shadow to replace.
+        found = PathFinder.find_spec(fullname, path)
+        if found is not None and found.origin is not None:
             return None
         init = os.path.join(folder, "__init__.py")
         if not os.path.isfile(init):  # checkout moved or deleted: let the normal error happen
