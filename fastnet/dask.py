@@ -255,11 +255,11 @@ class _Chunk:
     ----------
     parts : list of (X, Y, sw, weight)
         ``X`` (m, n_features), ``Y`` (m, n_outputs), ``sw`` (m,) or None, in the
-        network's dtype; ``weight`` the part's total sample weight exactly as
-        the kernel sums it (in the dtype, row by row), or m.  Usually one part;
-        none for an empty or all-zero-weight block, and two (positive and
-        negative weights) when a block's weights sum to 0, because the kernel
-        divides by that sum.
+        network's dtype, views of the block's arrays of at most
+        ``_ROWS_PER_CALL`` rows; ``weight`` the part's total sample weight
+        exactly as the kernel sums it (in the dtype, row by row), or m.  Rows
+        whose weights sum to 0 are split by sign (the kernel divides by the
+        sum); an empty or all-zero-weight block has no parts.
     weight : float
         The block's total sample weight.
     """
@@ -294,25 +294,40 @@ def _encode_block(block, encoder):
     else:
         Y = y
     Y = np.require(np.asarray(Y, dtype=dtype).reshape(n, -1), requirements=["C", "W", "A"])
-    if sw is None:
-        chunk.parts = [(block.X, Y, None, n)]
-        chunk.weight = float(n)
-        return chunk
-    sw = np.require(sw, dtype=dtype, requirements=["C", "W", "A"])
-    total = _sequential_sum(sw)
-    if total != 0:
-        chunk.parts = [(block.X, Y, sw, total)]
-    else:
-        # The kernel normalizes by the block's weight total; split the block so that
-        # each part's total is nonzero (rows of weight 0 contribute nothing).
-        for rows in (sw > 0, sw < 0):
-            if rows.any():
-                part_sw = np.ascontiguousarray(sw[rows])
-                chunk.parts.append((np.ascontiguousarray(block.X[rows]),
-                                    np.ascontiguousarray(Y[rows]), part_sw,
-                                    _sequential_sum(part_sw)))
+    if sw is not None:
+        sw = np.require(sw, dtype=dtype, requirements=["C", "W", "A"])
+    for start in range(0, n, _ROWS_PER_CALL):
+        rows = slice(start, start + _ROWS_PER_CALL)  # views: no copy of the block
+        chunk.parts.extend(_parts(block.X[rows], Y[rows], None if sw is None else sw[rows]))
     chunk.weight = float(sum(float(p[3]) for p in chunk.parts))
     return chunk
+
+
+# Rows per kernel call inside a block: the call's activation workspaces (rows x
+# the units of every layer, twice) stay ~10-100 MiB however big a block is, so a
+# worker's memory holds the data, not a copy of it per layer.
+_ROWS_PER_CALL = 1 << 14
+
+
+def _parts(X, Y, sw):
+    """``(X, Y, sw, weight)`` pieces of some rows, each with a nonzero weight total.
+
+    The kernel normalizes by the rows' weight total, and ``_chunk_pieces``
+    multiplies it back: rows whose weights sum to exactly 0 (they may be of
+    both signs) are split by sign; rows of weight 0 contribute nothing.
+    """
+    if sw is None:
+        return [(X, Y, None, X.shape[0])]
+    total = _sequential_sum(sw)
+    if total != 0:
+        return [(X, Y, sw, total)]
+    parts = []
+    for rows in (sw > 0, sw < 0):
+        if rows.any():
+            part_sw = np.ascontiguousarray(sw[rows])
+            parts.append((np.ascontiguousarray(X[rows]), np.ascontiguousarray(Y[rows]),
+                          part_sw, _sequential_sum(part_sw)))
+    return parts
 
 
 _LOCAL = threading.local()

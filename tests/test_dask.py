@@ -503,6 +503,25 @@ def test_one_evaluation_equals_loss_and_grad_on_all_rows(client, dtype):
                 assert _rel([grad], [expected_grad.flat]) <= 1e-4, name
 
 
+def test_blocks_are_evaluated_in_slices_that_sum_to_the_whole(monkeypatch):
+    """A block's rows go through the kernel ``_ROWS_PER_CALL`` at a time (bounded
+    workspaces); the worker-side functions, run here with slices of 7 rows, one of
+    whose weights sum to 0, give the loss and gradient sums of all rows at once."""
+    monkeypatch.setattr(fdask, "_ROWS_PER_CALL", 7)
+    X, Y = _regression(40)
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, 40)
+    sw[7:14] = [1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 0.0]
+    net = Network([5, 4, 3], activation="tanh", random_state=0)
+    block = fdask._validate_block(X, Y, sw, np.dtype(np.float64), "targets")
+    chunk = fdask._encode_block(block, fdask._Encoder(np.float64))
+    assert len(chunk.parts) == 7  # 6 slices, the zero-sum one split by sign
+    loss_sum, grad_sum, weight = fdask._chunk_pieces(chunk, net, net.params.flat)
+    loss, grad = net.loss_and_grad(X, Y, sw)
+    assert weight == pytest.approx(sw.sum(), rel=1e-14)
+    assert loss_sum / weight == pytest.approx(loss, rel=_EVAL_RTOL)
+    assert _rel([grad_sum / weight], [grad.flat]) <= _EVAL_RTOL
+
+
 def test_evaluations_move_only_parameters_and_gradients(client):
     X, Y = _regression(400)
     net = Network([5, 6, 3], activation="tanh", random_state=0)
