@@ -24,6 +24,9 @@ closes client and cluster and asserts that no worker process is left.
   started Numba's threading layer; a worker on a read-only install (no
   writable cache location, package from a copied tree, started by its nanny
   with ``fork``) fits and predicts the same numbers without a cache.
+
+The "dask" extra pins dask 2025.1 for dask-ml's sake; run against newer dask,
+the three tests of dask-ml parts that break there are strict xfails.
 """
 
 import os
@@ -62,6 +65,18 @@ import fastnet.dask as fdask  # noqa: E402
 from fastnet import MLPClassifier, MLPRegressor, Network  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# dask-ml 2025.1.0 (its latest release) against newer dask, which the "dask" extra
+# excludes: where these marks apply, the tests document what breaks (strict: they
+# fail once dask-ml is fixed, time to lift the pin in pyproject.toml).
+_DASK = tuple(int(p) for p in dask.__version__.split(".")[:2])
+_ADAPTIVE_SEARCHES_BROKEN = pytest.mark.xfail(
+    _DASK >= (2025, 3), strict=True, raises=RuntimeError,
+    reason="dask-ml's IncrementalSearchCV/HyperbandSearchCV fail on dask >= 2025.3 "
+           "(dask/dask-ml#1016)")
+_R2_BROKEN = pytest.mark.xfail(
+    _DASK >= (2025, 2), strict=True, raises=ValueError,
+    reason="dask-ml's r2 scorer fails on dask >= 2025.2 (dask/dask-ml#1012)")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -323,6 +338,7 @@ def _replay(model, params, X_blocks, y_blocks, X_test, y_test, random_state, cal
     return est.score(X_test, y_test)
 
 
+@_ADAPTIVE_SEARCHES_BROKEN
 def test_incremental_search_scores_equal_partial_fit_by_hand(client):
     X, Y = _regression(300)
     dX, dy = da.from_array(X, chunks=(60, 5)), da.from_array(Y[:, 0], chunks=60)
@@ -348,6 +364,7 @@ def test_incremental_search_scores_equal_partial_fit_by_hand(client):
         assert r["score"] == by_hand, r
 
 
+@_ADAPTIVE_SEARCHES_BROKEN
 @pytest.mark.filterwarnings("ignore:The total space of parameters")
 def test_hyperband_search_equals_the_same_search_run_serially(client):
     X, _ = _regression(300)
@@ -437,18 +454,26 @@ def test_parallel_post_fit_over_arrays_and_dataframes(client):
         from_helper = fdask.predict(reg.estimator, ddf).compute()
     np.testing.assert_array_equal(np.asarray(from_frame), expected)
     np.testing.assert_array_equal(from_helper, expected)
-    # dask-ml scores a dask array with its own r2 (dask-ml 2025.1 needs dask < 2025.2).
     plain = ParallelPostFit(MLPRegressor(hidden_layer_sizes=(6,), max_iter=30,
                                          random_state=0)).fit(X, Y[:, 0])
-    dX, dy = da.from_array(X, chunks=(50, 5)), da.from_array(Y[:, 0], chunks=50)
+    dX = da.from_array(X, chunks=(50, 5))
     np.testing.assert_array_equal(plain.predict(dX).compute(), plain.estimator.predict(X))
-    assert plain.score(dX, dy) == pytest.approx(plain.estimator.score(X, Y[:, 0]), rel=1e-12)
     # Multi-output: ParallelPostFit.predict drops the second axis; fastnet.dask.predict
     # keeps the (n, 3) blocks.
     multi = MLPRegressor(hidden_layer_sizes=(6,), max_iter=30, random_state=0).fit(X, Y)
     out = fdask.predict(multi, dX)
     assert out.shape == (200, 3) and out.chunks == ((50,) * 4, (3,))
     np.testing.assert_array_equal(out.compute(), multi.predict(X))
+
+
+@_R2_BROKEN
+def test_parallel_post_fit_scores_a_regressor_on_dask_arrays(client):
+    X, Y = _regression(200)
+    plain = ParallelPostFit(MLPRegressor(hidden_layer_sizes=(6,), max_iter=30,
+                                         random_state=0)).fit(X, Y[:, 0])
+    dX, dy = da.from_array(X, chunks=(50, 5)), da.from_array(Y[:, 0], chunks=50)
+    # dask-ml's own r2, computed blockwise, against scikit-learn's on the arrays.
+    assert plain.score(dX, dy) == pytest.approx(plain.estimator.score(X, Y[:, 0]), rel=1e-12)
 
 
 # ------------------------------------------------------------------ 3. L-BFGS
