@@ -23,3 +23,20 @@ def no_convergence_warnings():
 
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
+
+
+@pytest.fixture
+def epoch_calls(monkeypatch):
+    """The epochs completed by every ``Network._run_epochs`` call during the test."""
+    from fastnet.network import Network
+
+    calls = []
+    real = Network._run_epochs
+
+    def counting(self, *args, **kwargs):
+        n_done = real(self, *args, **kwargs)
+        calls.append(n_done)
+        return n_done
+
+    monkeypatch.setattr(Network, "_run_epochs", counting)
+    return calls

@@ -118,21 +118,6 @@ def progress_bars_torn_down():
     assert not left, "a ProgressBar was not torn down"
 
 
-@pytest.fixture
-def epoch_calls(monkeypatch):
-    """The epochs completed by every ``Network._run_epochs`` call during the test."""
-    calls = []
-    real = Network._run_epochs
-
-    def counting(self, *args, **kwargs):
-        n_done = real(self, *args, **kwargs)
-        calls.append(n_done)
-        return n_done
-
-    monkeypatch.setattr(Network, "_run_epochs", counting)
-    return calls
-
-
 def _fit_quietly(est, X, y, **kwargs):
     """Fit; return the ConvergenceWarnings it raised."""
     with warnings.catch_warnings(record=True) as caught:

@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 from _compare import assert_same_fit, stops_clearly
-from fastnet import MLPClassifier, MLPRegressor, Network
+from fastnet import MLPClassifier, MLPRegressor
 from fastnet import training as _training
 from fastnet.kernels import mt19937
 
@@ -67,21 +67,6 @@ def test_random_interval_matches_reference(max_value):
     for _ in range(200):
         assert mt19937.random_interval(key, pos, max_value) == _reference_interval(
             words, max_value)
-
-
-@pytest.fixture
-def epoch_calls(monkeypatch):
-    """The epochs completed by every ``Network._run_epochs`` call made during the test."""
-    calls = []
-    real = Network._run_epochs
-
-    def counting(self, *args, **kwargs):
-        n_done = real(self, *args, **kwargs)
-        calls.append(n_done)
-        return n_done
-
-    monkeypatch.setattr(Network, "_run_epochs", counting)
-    return calls
 
 
 def _data(n=150, p=4, seed=0):
