@@ -13,12 +13,18 @@ Use it without any estimator around it::
 
 ``net.params.flat`` is the whole model as one array; ``net.params.coefs[i]``
 and ``net.params.intercepts[i]`` are views into it.
+
+``Network(..., device="cuda")`` trains and evaluates with the CUDA twins of
+the kernels (``fastnet.kernels.cuda``, imported on first use); the
+parameters stay NumPy arrays on the host.  Its predict runs on the GPU from
+:data:`CUDA_PREDICT_MIN_ROWS` rows on, on the CPU below -- and on the CPU
+wherever CUDA is unusable, so a GPU-trained network predicts anywhere.
 """
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _layerwise
+from . import _device, _layerwise
 from ._dropout import dropout_rates, dropout_seed
 from ._layout import LayeredArray, Layout
 from .kernels import dense as _dense
@@ -28,10 +34,34 @@ from .kernels import losses as _losses
 from .kernels import registry as _registry
 from .kernels._jit import bind
 
-__all__ = ["Network", "CANONICAL_LOSS"]
+__all__ = ["Network", "CANONICAL_LOSS", "CUDA_PREDICT_MIN_ROWS"]
+
+# A device="cuda" network predicts on the GPU from this many rows on.  A GPU predict
+# pays a fixed ~30-50 us (parameter and input uploads, the launch, the download and
+# its synchronization over PCIe) that the CPU's compiled forward, at ~0.05-1 us a row
+# for the networks the fused kernels take, spends at roughly a thousand rows.  Not
+# measured here (no GPU on the development machine): the GPU benchmark script
+# measures the crossover; this is the one place to change it.
+CUDA_PREDICT_MIN_ROWS = 1024
 
 # The loss each output activation pairs with; the pair makes dLoss/dZ = out - y.
 CANONICAL_LOSS = _registry.CANONICAL_LOSS
+
+
+def _cuda_twins():
+    """``fastnet.kernels.cuda``, after checking that CUDA is usable here.
+
+    Raises
+    ------
+    ImportError
+        numba-cuda (the ``cuda`` extra) is not installed.
+    RuntimeError
+        No usable NVIDIA driver or GPU.
+    """
+    _device.require_cuda()
+    from .kernels import cuda as twins
+
+    return twins
 
 
 def _workspace(layout, rows, n_outputs, dtype, gather=True, grad=None):
@@ -80,6 +110,10 @@ class Network:
         unit's output is zeroed with this probability and the survivors scaled
         by ``1 / (1 - rate)``; one rate for every hidden layer or one per hidden
         layer, each in [0, 1).  :meth:`forward` never drops.
+    device : {'cpu', 'cuda'}, default='cpu'
+        Where training and large predicts compute (see the module docstring).
+        'cuda' needs numba-cuda (the ``cuda`` extra) and a GPU: creating the
+        network raises ImportError / RuntimeError saying which is missing.
 
     Attributes
     ----------
@@ -97,11 +131,15 @@ class Network:
     dropout_step : int
         Mini-batches trained so far with dropout: the masks of the next batch
         are those of this step.
+    device : str
+        'cpu' or 'cuda'.  Assigning it validates the name only (a model file
+        of a GPU-trained network loads anywhere); training on 'cuda' then
+        checks that CUDA is usable.
     """
 
     def __init__(self, layer_units, activation="relu", output_activation="identity", loss=None,
-                 dtype=np.float64, random_state=None, dropout=0.0):
-        self._setup(layer_units, activation, output_activation, loss, dtype, dropout)
+                 dtype=np.float64, random_state=None, dropout=0.0, device="cpu"):
+        self._setup(layer_units, activation, output_activation, loss, dtype, dropout, device)
         # Before initialize draws from random_state; hashed only when there is dropout
         # (a RandomState's 624 words cost ~0.1 ms, a tiny fit ~10 ms).
         self.dropout_seed = dropout_seed(random_state) if any(self.dropout) else 0
@@ -109,7 +147,8 @@ class Network:
 
     @classmethod
     def from_arrays(cls, coefs, intercepts, activation="relu", output_activation="identity",
-                    loss=None, dtype=None, dropout=0.0, dropout_seed=0, dropout_step=0):
+                    loss=None, dtype=None, dropout=0.0, dropout_seed=0, dropout_step=0,
+                    device="cpu"):
         """A network holding copies of given per-layer weights and intercepts.
 
         Parameters
@@ -123,6 +162,7 @@ class Network:
         dropout : float or tuple of float, default=0.0
         dropout_seed, dropout_step : int, default=0
             Where the dropout masks continue from (see :class:`Network`).
+        device : {'cpu', 'cuda'}, default='cpu'
 
         Returns
         -------
@@ -147,14 +187,18 @@ class Network:
             all32 = all(a.dtype == np.float32 for a in coefs + intercepts)
             dtype = np.float32 if all32 else np.float64
         net = cls.__new__(cls)
-        net._setup(units, activation, output_activation, loss, dtype, dropout)
+        net._setup(units, activation, output_activation, loss, dtype, dropout, device)
         net.dropout_seed = int(dropout_seed)
         net.dropout_step = int(dropout_step)
         for dst, src in zip(net.params.coefs + net.params.intercepts, coefs + intercepts):
             dst[...] = src
         return net
 
-    def _setup(self, layer_units, activation, output_activation, loss, dtype, dropout=0.0):
+    def _setup(self, layer_units, activation, output_activation, loss, dtype, dropout=0.0,
+               device="cpu"):
+        self.device = device
+        if self.device == "cuda":
+            _device.require_cuda()
         units = [int(u) for u in layer_units]
         if len(units) < 2 or min(units) < 1:
             raise ValueError(
@@ -193,11 +237,37 @@ class Network:
         self.layout = Layout(units)
         self.params = LayeredArray(self.layout, np.zeros(self.layout.n_params, dtype=dtype))
         self._workspace = None
+        self._device_cache = None
         self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
                                     _registry.ACTIVATION_CODES[output_activation],
                                     _registry.LOSS_CODES[loss])
 
     # ------------------------------------------------------------------ state
+    @property
+    def device(self):
+        """Where the network trains: 'cpu' or 'cuda' (str)."""
+        return self._device_name
+
+    @device.setter
+    def device(self, device):
+        self._device_name = _device.check_device(device)
+        self._device_cache = None
+
+    def _cuda_cache(self):
+        """The device copies of this network's training arrays (kept between kernel calls)."""
+        if self._device_cache is None:
+            self._device_cache = _cuda_twins().DeviceCache()
+        return self._device_cache
+
+    def release_device_memory(self):
+        """Drop the device copies of training data this network keeps (device='cuda').
+
+        They are dropped anyway with the network, when ``device`` is assigned
+        and when it is pickled; call this after editing a training array in
+        place between fits (see ``fastnet.kernels.cuda.DeviceCache``).
+        """
+        self._device_cache = None
+
     @property
     def layer_units(self):
         """Widths of every layer, input first (tuple of int)."""
@@ -242,6 +312,7 @@ class Network:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_workspace"] = None
+        state["_device_cache"] = None  # device buffers never travel: made again on use
         state.pop("_predict_entry", None)  # compiled code: bound again after unpickling
         state["params"] = self.params.flat  # views are rebuilt on load
         return state
@@ -253,6 +324,8 @@ class Network:
         state.setdefault("dropout", (0.0,) * n_hidden)
         state.setdefault("dropout_seed", 0)
         state.setdefault("dropout_step", 0)
+        state.setdefault("_device_name", "cpu")  # pickled before devices existed
+        state.setdefault("_device_cache", None)
         self.__dict__.update(state)
         self.params = LayeredArray(self.layout, flat)
 
@@ -311,6 +384,10 @@ class Network:
 
     def _forward(self, X):
         """:meth:`forward` for an input already of the right dtype and layout."""
+        if self._device_name == "cuda" and X.shape[0] >= CUDA_PREDICT_MIN_ROWS:
+            out = self._cuda_forward(X)
+            if out is not None:
+                return out
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X)
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
@@ -338,6 +415,12 @@ class Network:
             # One dtype and one layout: every variant would compile the kernels again (and
             # the bound kernel below takes exactly this one).
             X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
+        if self._device_name == "cuda" and X.shape[0] >= CUDA_PREDICT_MIN_ROWS:
+            if not np.isfinite(X).all():
+                return None
+            out = self._cuda_forward(X)
+            if out is not None:
+                return out
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
         layout = self.layout
@@ -352,6 +435,17 @@ class Network:
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
         small = X.shape[0] <= _layerwise.MIN_ROWS
         return result if layout.n_layers == 1 or small else result.copy()
+
+    def _cuda_forward(self, X):
+        """The GPU's forward of a normalized ``X``, or None where CUDA is unusable here.
+
+        A GPU-trained network loaded on a machine without one still predicts
+        (on the CPU); training there raises the error ``require_cuda`` gives.
+        """
+        if _device.cuda_problem() is not None:
+            return None
+        return _cuda_twins().dense_forward(self.params.flat, self.layout.group, self._codes, X,
+                                           cache=self._cuda_cache())
 
     def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0, dropout_step=None):
         """Loss and gradient on the whole of ``X`` as one batch.
@@ -396,6 +490,12 @@ class Network:
 
     def _loss_and_grad(self, X, Y, sw, has_sw, alpha, grad, drop=_groups.NO_DROPOUT):
         """:meth:`loss_and_grad` on normalized arrays, writing into ``grad``."""
+        if self._device_name == "cuda":
+            loss = _cuda_twins().batch_loss_and_grad(
+                self.params.flat, grad, self.layout.group, self._codes,
+                _groups.Data(X, Y, sw, has_sw), None, self.dtype.type(alpha), drop,
+                cache=self._cuda_cache())
+            return float(loss)
         work = _workspace(self.layout, X.shape[0], self.n_outputs, self.dtype, gather=False,
                           grad=grad)
         loss = _epoch.batch_loss_and_grad(self.params.flat, grad, self.layout.group, self._codes,
@@ -495,11 +595,17 @@ class Network:
         n_done : int
             Epochs completed by this call (``plan.losses[:n_done]``).
         """
-        ws = self._workspace_for(plan.batch_size)
         opt = optimizer.group(self.layout.n_params, self.dtype, alpha)
         step = np.array([self.dropout_step], dtype=np.int64)
-        n_done = _epoch.run_epochs(self.params.flat, self.layout.group, self._codes, data, ws,
-                                   opt, shuffle, plan, self._dropout_group(step))
+        if self._device_name == "cuda":
+            n_done = _cuda_twins().run_epochs(self.params.flat, self.layout.group, self._codes,
+                                              data, None, opt, shuffle, plan,
+                                              self._dropout_group(step),
+                                              cache=self._cuda_cache())
+        else:
+            ws = self._workspace_for(plan.batch_size)
+            n_done = _epoch.run_epochs(self.params.flat, self.layout.group, self._codes, data,
+                                       ws, opt, shuffle, plan, self._dropout_group(step))
         optimizer.after_epoch(int(opt.step[0]))
         self.dropout_step = int(step[0])
         return int(n_done)

@@ -169,16 +169,18 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop, *, cach
                                cuda.to_device(run.ends), int(plan.batch_size),
                                cuda.to_device(run.lrs), cuda.to_device(run.losses),
                                np.int64(step0))
-        args = (_layout(layout, cache), _codes(codes), _data(data, cache),
-                _optimizer(opt, d_state, dtype), _dropout(drop, n_layers))
+        d_data = _data(data, cache)
+        d_opt = _optimizer(opt, d_state, dtype)
         with launching():
             if uses_fused(layout.units, dtype, fused_max_width):
                 rows = fused.tile_rows(layout.units, dtype)
                 threads = fused.threads_for(layout.units, min(rows, plan.batch_size))
                 d_grad = cuda.device_array(params.shape[0], dtype=dtype)
-                fused.kernels(dtype)["train"][1, threads](d_params, d_grad, *args, sched, rows)
+                fused.kernels(dtype)["train"][1, threads](
+                    d_params, d_grad, _layout(layout, cache), _codes(codes), d_data, d_opt,
+                    _dropout(drop, n_layers), sched, rows)
             else:
-                wide.train(d_params, *args, sched, run.n_batches)
+                wide.train(d_params, layout, _codes(codes), d_data, d_opt, drop, sched, run)
         d_params.copy_to_host(params)
         opt.state[...] = d_state.copy_to_host()
         losses = sched.losses.copy_to_host()
@@ -221,16 +223,18 @@ def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, drop, f
     d_params = cuda.to_device(params)
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
     d_loss = cuda.device_array(1, dtype=dtype)
-    args = (_layout(layout, cache), _codes(codes), _data(batch, cache), dtype.type(alpha),
-            _dropout(drop, n_layers, step))
+    d_data = _data(batch, cache)
+    alpha = dtype.type(alpha)
     with launching():
         if uses_fused(layout.units, dtype, fused_max_width) and n <= FUSED_MAX_ROWS:
             rows = fused.tile_rows(layout.units, dtype)
             threads = fused.threads_for(layout.units, min(rows, n))
-            fused.kernels(dtype)["loss_and_grad"][1, threads](d_params, d_grad, *args[:5],
-                                                              np.int64(step), rows, d_loss)
+            fused.kernels(dtype)["loss_and_grad"][1, threads](
+                d_params, d_grad, _layout(layout, cache), _codes(codes), d_data, alpha,
+                _dropout(drop, n_layers, step), np.int64(step), rows, d_loss)
         else:
-            wide.loss_and_grad(d_params, d_grad, *args, d_loss)
+            wide.loss_and_grad(d_params, d_grad, layout, _codes(codes), d_data, alpha, drop,
+                               step, d_loss)
     d_grad.copy_to_host(grad)
     return d_loss.copy_to_host()[0]
 
@@ -267,15 +271,14 @@ def dense_forward(params, layout, codes, X, acts=None, drop=None, *, cache=None,
     d_params = cuda.to_device(params)
     d_X = to_device(X)
     d_out = cuda.device_array((n, int(units[-1])), dtype=dtype)
-    d_layout = _layout(layout, cache)
     with launching():
         if uses_fused(units, dtype, fused_max_width):
             rows = fused.tile_rows(units, dtype)
             threads = fused.threads_for(units, min(rows, n))
             blocks = min(-(-n // rows), fused.MAX_FORWARD_BLOCKS)
             fused.kernels(dtype)["forward"][blocks, threads](
-                d_params, d_layout, _codes(codes), d_X, _dropout(None, len(units) - 1), rows,
+                d_params, _layout(layout, cache), _codes(codes), d_X, _dropout(None, len(units) - 1), rows,
                 d_out)
         else:
-            wide.forward(d_params, d_layout, _codes(codes), d_X, d_out)
+            wide.forward(d_params, layout, _codes(codes), d_X, d_out)
     return d_out.copy_to_host()
