@@ -176,3 +176,17 @@ def test_fit_matches_scikit_learn(cuda_estimators, fast_cls, sk_cls, params, tar
         sk = sk_cls(**params).fit(X, y, sample_weight=sw)
     assert fn._network.device == "cuda"
     assert_same_fit(fn, sk, n_samples=n)
+
+
+def test_import_fastnet_does_not_import_numba_cuda():
+    """A fresh process: importing fastnet and using a CPU network loads no CUDA module."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, fastnet\n"
+            "net = fastnet.Network([2, 3, 1]); net.forward(np.zeros((1, 2)))\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('numba.cuda', 'numba_cuda',"
+            " 'fastnet.kernels.cuda'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

@@ -9,9 +9,10 @@ in shared memory (:data:`SHARED_BYTES` of static shared memory), so the only
 global traffic of a tile is its input rows, the weights (read-only within a
 step, cached in L1) and the thread-owned gradient accumulators.  After the
 last tile the block takes the optimizer step on the whole flat parameter
-buffer and moves on to the next batch: no launch, no host round trip, per
-batch.  A launch per epoch costs ~5 us; a tiny net's epoch of 5 batches
-costs about that much in compute, which is why the loop runs on the device.
+buffer and moves on to the next batch: no launch and no host round trip per
+batch or per epoch -- for a tiny net a batch computes for less time than a
+launch and its synchronization cost (not measured here: no GPU on the
+development machine; the GPU benchmark measures it).
 
 Threads map to (row, unit) pairs in the forward and delta passes, to (input,
 unit) weight pairs in the gradient pass -- each thread owns the same

@@ -91,7 +91,7 @@ def finish(run, n_samples, opt, plan, drop, losses):
     run : Run
     n_samples : int
     opt : Optimizer
-        ``opt.step`` advances by the batches trained (Adam counts them; SGD too).
+        Adam's ``opt.step`` advances by the batches trained (SGD's stays, as on the CPU).
     plan : Plan
         ``losses`` of the completed epochs; ``cursor`` / ``partial`` of an unfinished one.
     drop : Dropout or None
