@@ -75,6 +75,7 @@ def main():
                                             np.zeros(256, dtype), scal, np.zeros(2), 0)),
             "wide.optimizer_step": (wide.optimizer_step, (p, p, opt, 32, scal, np.zeros(4), 0)),
             "wide.finish_grad": (wide.finish_grad, (p, p, 32, dtype(0.1), scal)),
+            "wide.tiled_matmul": (wide.tiled_matmul, (X, Y, Y, True, False)),
         }
         for name, (kernel, args) in cases.items():
             ptx = _compile(kernel, args)

@@ -156,10 +156,19 @@ FITS = [
 ]
 
 
+@pytest.mark.parametrize("path", ["fused", "wide"])
 @pytest.mark.parametrize("fast_cls,sk_cls,params,target", FITS, ids=["adam", "sgd", "lbfgs"])
-def test_fit_matches_scikit_learn(cuda_estimators, fast_cls, sk_cls, params, target):
+def test_fit_matches_scikit_learn(cuda_estimators, monkeypatch, fast_cls, sk_cls, params,
+                                  target, path):
     """Same random_state, same initial weights and shuffles: the fit on the CUDA twins is
     scikit-learn's, to the rounding of sums added in another order."""
+    if path == "wide":  # every layer wider than the bound: the cuBLAS path
+        monkeypatch.setattr(twins, "FUSED_MAX_WIDTH", 0)
+    wide_calls = []
+    for name in ("train", "loss_and_grad"):
+        real = getattr(wide, name)
+        monkeypatch.setattr(wide, name, lambda *a, _real=real, **kw: wide_calls.append(1)
+                            or _real(*a, **kw))
     rng = np.random.RandomState(0)
     n = 9
     X = rng.randn(n, 3)
@@ -175,6 +184,7 @@ def test_fit_matches_scikit_learn(cuda_estimators, fast_cls, sk_cls, params, tar
         fn = fast_cls(**params).fit(X, y, sample_weight=sw)
         sk = sk_cls(**params).fit(X, y, sample_weight=sw)
     assert fn._network.device == "cuda"
+    assert bool(wide_calls) == (path == "wide")
     assert_same_fit(fn, sk, n_samples=n)
 
 

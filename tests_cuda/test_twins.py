@@ -129,3 +129,22 @@ def test_zero_budget_trains_nothing():
     got = _train(twins.run_epochs, net, X, Y, np.empty(0), OPTIMIZERS["adam"], 0, 2, 2, 0)
     assert got["done"] == [0] and got["step"] == 0
     np.testing.assert_array_equal(got["params"], before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+def test_tiled_matmul(trans_a, trans_b, dtype):
+    """The stand-in for cuBLAS on a GPU without CuPy: op(A) @ op(B), tiles past the edges."""
+    from numba import cuda
+
+    from fastnet.kernels.cuda import wide
+
+    rng = np.random.default_rng(1)
+    n, inner, m = 17, 19, 3  # not multiples of the 16-wide tiles
+    A = rng.normal(size=(inner, n) if trans_a else (n, inner)).astype(dtype)
+    B = rng.normal(size=(m, inner) if trans_b else (inner, m)).astype(dtype)
+    out = cuda.to_device(np.full((n, m), np.nan, dtype=dtype))
+    wide.launch_tiled_matmul(cuda.to_device(A), cuda.to_device(B), out, trans_a, trans_b)
+    expected = (A.T if trans_a else A) @ (B.T if trans_b else B)
+    # One sum of length `inner`, in another order: k = inner.
+    assert_close(out.copy_to_host(), expected, k=inner)

@@ -25,13 +25,16 @@ between the two.  (nvmath-python's stateful ``Matmul`` would plan each shape
 once -- a later option; it is a newer, heavier dependency.)  Under Numba's
 CUDA simulator, which can't run cuBLAS, :func:`matmul` computes the product
 with NumPy on the host instead -- the only host fallback, simulator only, so
-every custom kernel here still runs in the CI's simulator tests.
+every custom kernel here still runs in the CI's simulator tests.  On a GPU
+without CuPy a shared-memory tiled kernel (:func:`tiled_matmul`, tested under
+the simulator on its own) stands in for cuBLAS: slower, but the wide path
+needs nothing beyond numba-cuda.
 """
 
 import math
 
 import numpy as np
-from numba import cuda
+from numba import cuda, float64
 from numba.core import config
 
 from .._jit import like
@@ -40,22 +43,23 @@ from ..scalar import dropout_stream as _host_dropout_stream
 from ._device_math import activate, derivative, dropout_keeps, loss_term
 from .fused import _optimizer_step
 
-__all__ = ["matmul", "train", "loss_and_grad", "forward", "THREADS", "CUPY_HINT"]
+__all__ = ["matmul", "tiled_matmul", "launch_tiled_matmul", "train", "loss_and_grad", "forward",
+           "THREADS", "TILE"]
 
 # Threads per block of the elementwise kernels (and of the one-block loss_l2).
 THREADS = 256
 
-CUPY_HINT = ("the CUDA path for layers wider than the fused kernels take multiplies "
-             "matrices with cuBLAS through CuPy, which is not installed; install it "
-             "(pip install cupy-cuda13x, or cupy-cuda12x for a CUDA 12 driver)")
-
-
 def matmul(a, b, out, trans_a=False, trans_b=False):
-    """``out = op(a) @ op(b)`` on device arrays, by cuBLAS (CuPy); NumPy under the simulator.
+    """``out = op(a) @ op(b)`` on device arrays: cuBLAS (through CuPy) where it is installed.
+
+    Under the simulator, which can't run cuBLAS, NumPy computes the product on
+    the host.  On a GPU without CuPy, :func:`tiled_matmul` (a shared-memory
+    tiled kernel, slower than cuBLAS) stands in, so the wide path works with
+    numba-cuda alone.
 
     Parameters
     ----------
-    a, b : device arrays, 2-D
+    a, b : device arrays, 2-D, C-contiguous
     out : device array, 2-D, C-contiguous
         Written in place.
     trans_a, trans_b : bool
@@ -66,12 +70,68 @@ def matmul(a, b, out, trans_a=False, trans_b=False):
         hb = b.copy_to_host()
         out.copy_to_device(np.dot(ha.T if trans_a else ha, hb.T if trans_b else hb))
         return
-    try:
-        import cupy
-    except ImportError as exc:
-        raise ImportError(CUPY_HINT) from exc
+    cupy = _cupy()
+    if cupy is None:
+        launch_tiled_matmul(a, b, out, trans_a, trans_b)
+        return
     ca, cb, co = cupy.asarray(a), cupy.asarray(b), cupy.asarray(out)
     cupy.matmul(ca.T if trans_a else ca, cb.T if trans_b else cb, out=co)
+
+
+_CUPY = []
+
+
+def _cupy():
+    """CuPy, or None when it is not installed (looked up once)."""
+    if not _CUPY:
+        try:
+            import cupy
+        except ImportError:
+            cupy = None
+        _CUPY.append(cupy)
+    return _CUPY[0]
+
+
+# Edge of the square tiles of :func:`tiled_matmul` (TILE x TILE threads a block).
+TILE = 16
+
+
+@cuda.jit
+def tiled_matmul(a, b, out, trans_a, trans_b):
+    """``out = op(a) @ op(b)``: one TILE x TILE block per output tile, operands staged in
+    shared memory tile by tile (the textbook kernel; cuBLAS's stand-in without CuPy)."""
+    sa = cuda.shared.array((TILE, TILE), float64)
+    sb = cuda.shared.array((TILE, TILE), float64)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    row = cuda.blockIdx.y * TILE + ty
+    col = cuda.blockIdx.x * TILE + tx
+    n, m = out.shape
+    inner = a.shape[0] if trans_a else a.shape[1]
+    acc = like(out, 0)
+    for t0 in range(0, inner, TILE):
+        k = t0 + tx
+        if row < n and k < inner:
+            sa[ty, tx] = a[k, row] if trans_a else a[row, k]
+        else:
+            sa[ty, tx] = 0.0
+        k = t0 + ty
+        if col < m and k < inner:
+            sb[ty, tx] = b[col, k] if trans_b else b[k, col]
+        else:
+            sb[ty, tx] = 0.0
+        cuda.syncthreads()
+        for kk in range(min(TILE, inner - t0)):
+            acc += like(out, sa[ty, kk]) * like(out, sb[kk, tx])
+        cuda.syncthreads()
+    if row < n and col < m:
+        out[row, col] = acc
+
+
+def launch_tiled_matmul(a, b, out, trans_a=False, trans_b=False):
+    """Launch :func:`tiled_matmul` over ``out``'s tiles."""
+    n, m = out.shape
+    tiled_matmul[(-(-m // TILE), -(-n // TILE)), (TILE, TILE)](a, b, out, trans_a, trans_b)
 
 
 def _grid(n):
