@@ -55,14 +55,16 @@ def main():
                                np.int64(0))
         drop = groups.Dropout(np.zeros(2), np.uint64(1), np.int64(0))
         sched = fused.Schedule(np.zeros((2, 5), np.int64), np.zeros(2, np.int64),
-                               np.zeros(2, np.int64), 3, np.zeros(4), np.zeros(2), np.int64(0))
+                               np.zeros(2, np.int64), 3, np.zeros(4), np.zeros(4, dtype),
+                               np.zeros(2), np.int64(0))
         k = fused.kernels(dtype)
         order = np.zeros(5, np.int64)
         scal = np.zeros(2, dtype)
         cases = {
             "fused.train": (k["train"], (p, p, lay, codes, data, opt, drop, sched, 4)),
-            "fused.loss_and_grad": (k["loss_and_grad"], (p, p, lay, codes, data, dtype(0.1),
-                                                         drop, np.int64(0), 4, scal)),
+            "fused.loss_and_grad": (k["loss_and_grad"], (p, p, lay, codes, data, dtype(5),
+                                                         dtype(0.1), drop, np.int64(0), 4,
+                                                         scal)),
             "fused.forward": (k["forward"], (p, lay, codes, X, drop, 4, Y)),
             "wide.gather": (wide.gather, (data, order, 0, 5, X, Y, sw)),
             "wide.bias_activation": (wide.bias_activation, (Y, sw[:3], 2, 0.2, np.uint64(1))),
@@ -71,7 +73,7 @@ def main():
             "wide.bias_grad": (wide.bias_grad, (Y, sw[:3])),
             "wide.backward_activation": (wide.backward_activation,
                                          (Y, Y, 2, 0.2, np.uint64(1))),
-            "wide.loss_l2": (wide.loss_l2, (p, 32, dtype(0.1), sw[:3], sw, True, 5, 2,
+            "wide.loss_l2": (wide.loss_l2, (p, 32, dtype(0.1), sw[:3], sw, 0, 5, 2,
                                             np.zeros(256, dtype), scal, np.zeros(2), 0)),
             "wide.optimizer_step": (wide.optimizer_step, (p, p, opt, 32, scal, np.zeros(4), 0)),
             "wide.finish_grad": (wide.finish_grad, (p, p, 32, dtype(0.1), scal)),

@@ -63,6 +63,10 @@ def test_training_data_is_uploaded_once_per_fit():
     X[0, 0] += 1.0  # edited in place: uploaded again
     net._loss_and_grad(X, Y, sw, True, 0.0, np.empty_like(net.params.flat))
     assert cache.uploads == uploads + 1
+    net.release_device_memory()
+    assert net._device_cache is None
+    net._loss_and_grad(X, Y, sw, True, 0.0, np.empty_like(net.params.flat))
+    assert net._cuda_cache().uploads == 7
 
 
 def test_pickle_keeps_device_drops_buffers():

@@ -148,3 +148,24 @@ def test_tiled_matmul(trans_a, trans_b, dtype):
     expected = (A.T if trans_a else A) @ (B.T if trans_b else B)
     # One sum of length `inner`, in another order: k = inner.
     assert_close(out.copy_to_host(), expected, k=inner)
+
+
+def test_loss_and_grad_columns_at_least_threads():
+    """One row through a 32-wide layer: a 32-thread block, so that layer's bias gradient
+    takes the thread-per-column branch of the fused column sums (the others, the tree)."""
+    from fastnet import Network
+
+    net = Network([1, 32, 1], activation="tanh", random_state=3)
+    assert twins.fused.threads_for(net.layout.units, 1) == 32
+    X, Y = np.array([[0.7]]), np.array([[0.2]])
+    batch = groups.Data(X, Y, np.empty(0), False)
+    work = groups.Work(np.empty(0), np.empty(0), np.empty(0), np.empty(33), np.empty(33),
+                       np.empty(1), np.empty(net.layout.n_params))
+    expected_grad = np.empty(net.layout.n_params)
+    expected = epoch.batch_loss_and_grad(net.params.flat, expected_grad, net.layout.group,
+                                         net._codes, batch, work, 0.0, None)
+    grad = np.full(net.layout.n_params, np.nan)
+    loss = twins.batch_loss_and_grad(net.params.flat, grad, net.layout.group, net._codes, batch,
+                                     None, 0.0, None)
+    assert_close(grad, expected_grad, k=k_grad(net, 1))
+    assert_close(loss, expected, k=k_loss(net, 1))

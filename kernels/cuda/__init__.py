@@ -156,7 +156,7 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop, *, cach
         Epochs completed (their losses are ``plan.losses[:n_done]``).
     """
     n_samples = data.X.shape[0]
-    run = schedule.prepare(n_samples, opt, shuf, plan)
+    run = schedule.prepare(data, opt, shuf, plan)
     losses = run.losses
     if run.n_batches:
         cache = _cache(cache)
@@ -167,8 +167,8 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop, *, cach
         step0 = 0 if drop is None else int(drop.step[0])
         sched = fused.Schedule(cuda.to_device(run.orders), cuda.to_device(run.starts),
                                cuda.to_device(run.ends), int(plan.batch_size),
-                               cuda.to_device(run.lrs), cuda.to_device(run.losses),
-                               np.int64(step0))
+                               cuda.to_device(run.lrs), cuda.to_device(run.sw_sums),
+                               cuda.to_device(run.losses), np.int64(step0))
         d_data = _data(data, cache)
         d_opt = _optimizer(opt, d_state, dtype)
         with launching():
@@ -225,16 +225,17 @@ def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, drop, f
     d_loss = cuda.device_array(1, dtype=dtype)
     d_data = _data(batch, cache)
     alpha = dtype.type(alpha)
+    sw_sum = schedule.weight_total(batch)
     with launching():
         if uses_fused(layout.units, dtype, fused_max_width) and n <= FUSED_MAX_ROWS:
             rows = fused.tile_rows(layout.units, dtype)
             threads = fused.threads_for(layout.units, min(rows, n))
             fused.kernels(dtype)["loss_and_grad"][1, threads](
-                d_params, d_grad, _layout(layout, cache), _codes(codes), d_data, alpha,
+                d_params, d_grad, _layout(layout, cache), _codes(codes), d_data, sw_sum, alpha,
                 _dropout(drop, n_layers, step), np.int64(step), rows, d_loss)
         else:
-            wide.loss_and_grad(d_params, d_grad, layout, _codes(codes), d_data, alpha, drop,
-                               step, d_loss)
+            wide.loss_and_grad(d_params, d_grad, layout, _codes(codes), d_data, sw_sum, alpha,
+                               drop, step, d_loss)
     d_grad.copy_to_host(grad)
     return d_loss.copy_to_host()[0]
 

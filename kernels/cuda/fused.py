@@ -65,11 +65,12 @@ MAX_FORWARD_BLOCKS = 1024
 # One run of epochs, prepared on the host (``schedule.prepare``): ``orders`` int64 (E, n)
 # the sample order of each epoch (scikit-learn's shuffle, drawn on the host), ``starts`` /
 # ``ends`` int64 (E,) the rows each epoch trains in this call, ``batch_size``, ``lrs``
-# float64 (n_batches,) each batch's learning rate (Adam's bias-corrected one), ``losses``
+# float64 (n_batches,) each batch's learning rate (Adam's bias-corrected one), ``sw_sums``
+# (n_batches,) each batch's total sample weight in the parameters' dtype, ``losses``
 # float64 (E,) each epoch's summed loss (in: the partial sum of a resumed epoch), ``step0``
 # the dropout step of the first batch.
-Schedule = namedtuple("Schedule", ["orders", "starts", "ends", "batch_size", "lrs", "losses",
-                                   "step0"])
+Schedule = namedtuple("Schedule", ["orders", "starts", "ends", "batch_size", "lrs", "sw_sums",
+                                   "losses", "step0"])
 
 
 def tile_rows(units, dtype):
@@ -85,7 +86,8 @@ def tile_rows(units, dtype):
     -------
     rows : int
     """
-    per_row = int(units[0]) + 2 * int(np.sum(units[1:]))
+    # inputs, every layer's activations and deltas, the output's loss terms
+    per_row = int(units[0]) + 2 * int(np.sum(units[1:])) + int(units[-1])
     return min(MAX_TILE_ROWS, SHARED_BYTES // np.dtype(dtype).itemsize // per_row)
 
 
@@ -169,6 +171,56 @@ def _tile_forward(params, layout, codes, sh, t, drop, step, row0, tid, nth):
 
 
 @cuda.jit(device=True)
+def _column_sums(sh, base, t, k, out, out_off, red, tid, nth):
+    """``out[out_off + j] += sh[base + 0 * k + j] + ... + sh[base + (t - 1) * k + j]``.
+
+    The (t, k) block's column sums, by the whole block: with at least as many
+    columns as threads, a thread per column adds the rows in order; with fewer
+    (a 1-wide output layer) each column's rows are split into ``nth // k``
+    strided chunks whose partial sums meet in a tree -- no thread adds
+    hundreds of rows alone.  Ends with a barrier.
+    """
+    if k >= nth:
+        for j in range(tid, k, nth):
+            total = out[out_off + j]
+            for r in range(t):
+                total += sh[base + r * k + j]
+            out[out_off + j] = total
+        cuda.syncthreads()
+        return
+    chunks = nth // k
+    j = tid % k
+    c = tid // k
+    if c < chunks:
+        total = like(red, 0)
+        for r in range(c, t, chunks):
+            total += sh[base + r * k + j]
+        red[tid] = total
+    cuda.syncthreads()
+    stride = 1
+    while stride < chunks:
+        if c < chunks and c % (2 * stride) == 0 and c + stride < chunks:
+            red[tid] += red[tid + stride * k]
+        cuda.syncthreads()
+        stride *= 2
+    if c == 0:
+        out[out_off + j] += red[j]
+    cuda.syncthreads()
+
+
+@cuda.jit(device=True)
+def _block_sum(red, tid, nth):
+    """``red[0] = red[0] + ... + red[nth - 1]`` by a tree (every thread calls it; barriers)."""
+    cuda.syncthreads()
+    stride = 1
+    while stride < nth:
+        if tid % (2 * stride) == 0 and tid + stride < nth:
+            red[tid] += red[tid + stride]
+        cuda.syncthreads()
+        stride *= 2
+
+
+@cuda.jit(device=True)
 def _offsets(layout, t):
     """``(activations, deltas, output width, output layer's offset)`` of a ``t``-row tile."""
     n_layers = layout.units.shape[0] - 1
@@ -180,32 +232,35 @@ def _offsets(layout, t):
 
 
 @cuda.jit(device=True)
-def _tile_loss_delta(layout, codes, data, sh, src, t, col_sum, eps, tid, nth):
-    """Add the tile's loss terms to ``col_sum`` (rows in order); write the output deltas."""
+def _tile_loss_delta(layout, codes, data, sh, src, t, col_sum, eps, red, tid, nth):
+    """Add the tile's loss terms to ``col_sum``; write the output deltas.
+
+    Each element's weighted term goes to the tile's scratch block (after the
+    deltas), whose column sums :func:`_column_sums` adds.
+    """
     base_a, base_d, k, last = _offsets(layout, t)
     a0 = base_a + t * last
     d0 = base_d + t * last
+    s0 = base_d + t * (last + k)
     Y = data.Y
     sw = data.sw
-    for j in range(tid, k, nth):
-        total = col_sum[j]
-        for r in range(t):
-            term = loss_term(codes.loss, sh[a0 + r * k + j], Y[src[r], j], eps)
-            if data.has_sw:
-                term = term * sw[src[r]]
-            total += term
-        col_sum[j] = total
     for e in range(tid, t * k, nth):
         r = e // k
-        d = sh[a0 + e] - Y[src[r], e - r * k]
+        p = sh[a0 + e]
+        y = Y[src[r], e - r * k]
+        term = loss_term(codes.loss, p, y, eps)
+        d = p - y
         if data.has_sw:
+            term = term * sw[src[r]]
             d *= sw[src[r]]
+        sh[s0 + e] = term
         sh[d0 + e] = d
     cuda.syncthreads()
+    _column_sums(sh, s0, t, k, col_sum, 0, red, tid, nth)
 
 
 @cuda.jit(device=True)
-def _tile_backward(params, grad, layout, codes, sh, t, drop, step, row0, tid, nth):
+def _tile_backward(params, grad, layout, codes, sh, t, drop, step, row0, red, tid, nth):
     """Add the tile's raw gradient sums to ``grad``; propagate the deltas down the layers.
 
     ``grad`` receives ``A_prev.T @ D`` and ``D.sum(0)`` (the CPU's unfinished
@@ -227,11 +282,6 @@ def _tile_backward(params, grad, layout, codes, sh, t, drop, step, row0, tid, nt
             for r in range(t):
                 s += sh[p0 + r * fan_in + kk] * sh[d0 + r * fan_out + j]
             grad[w0 + e] += s
-        for j in range(tid, fan_out, nth):
-            s = grad[b0 + j]
-            for r in range(t):
-                s += sh[d0 + r * fan_out + j]
-            grad[b0 + j] = s
         if i > 0:
             q0 = base_d + t * layout.act_off[i - 1]
             rate = drop.rates[i - 1]
@@ -252,30 +302,26 @@ def _tile_backward(params, grad, layout, codes, sh, t, drop, step, row0, tid, nt
                 else:
                     s = derivative(codes.hidden, a, s)
                 sh[q0 + e] = s
-        cuda.syncthreads()
+        # The bias gradient (the deltas' column sums; its barrier ends the layer).
+        _column_sums(sh, d0, t, fan_out, grad, b0, red, tid, nth)
 
 
 @cuda.jit(device=True)
-def _batch(params, grad, layout, codes, data, order, ordered, first, n, drop, step, rows, eps,
-           alpha, sh, src, col_sum, red, scal, tid, nth):
+def _batch(params, grad, layout, codes, data, order, ordered, first, n, sw_sum, drop, step,
+           rows, eps, alpha, sh, src, col_sum, red, scal, tid, nth):
     """Loss and raw gradient sums of the batch of rows ``first .. first + n`` (of ``order``).
 
-    On return (after a barrier) ``scal[0]`` holds the batch's total sample
-    weight and ``scal[1]`` its loss, L2 term included; ``grad`` the raw sums.
+    ``sw_sum`` is the batch's total sample weight (summed on the host).  On
+    return (after a barrier) ``scal[0]`` holds ``sw_sum`` and ``scal[1]`` the
+    batch's loss, L2 term included; ``grad`` the raw sums.
     """
     n_params = params.shape[0]
     for p in range(tid, n_params, nth):
         grad[p] = like(params, 0)
     for j in range(tid, col_sum.shape[0], nth):
         col_sum[j] = like(params, 0)
-    if tid == 0:  # the rows' weights in order, as the CPU's _weight_total
-        total = like(params, 0)
-        for r in range(n):
-            if data.has_sw:
-                total += data.sw[order[first + r] if ordered else first + r]
-            else:
-                total += like(params, 1)
-        scal[0] = total
+    if tid == 0:
+        scal[0] = sw_sum
     cuda.syncthreads()
     for row0 in range(0, n, rows):
         t = min(rows, n - row0)
@@ -284,18 +330,16 @@ def _batch(params, grad, layout, codes, data, order, ordered, first, n, drop, st
         _load_inputs(sh, data.X, src, t, tid, nth)
         cuda.syncthreads()
         _tile_forward(params, layout, codes, sh, t, drop, step, row0, tid, nth)
-        _tile_loss_delta(layout, codes, data, sh, src, t, col_sum, eps, tid, nth)
-        _tile_backward(params, grad, layout, codes, sh, t, drop, step, row0, tid, nth)
-    # The L2 term: each thread's share of sum(W**2), then thread 0 adds the shares.
+        _tile_loss_delta(layout, codes, data, sh, src, t, col_sum, eps, red, tid, nth)
+        _tile_backward(params, grad, layout, codes, sh, t, drop, step, row0, red, tid, nth)
+    # The L2 term: each thread's share of sum(W**2), the shares added by a tree.
     s = like(params, 0)
     for p in range(tid, layout.n_coef, nth):
         s += params[p] * params[p]
     red[tid] = s
-    cuda.syncthreads()
+    _block_sum(red, tid, nth)
     if tid == 0:
-        squares = like(params, 0)
-        for r in range(nth):
-            squares += red[r]
+        squares = red[0]
         k = layout.units[layout.units.shape[0] - 1]
         sw_sum = scal[0]
         total = like(params, 0)
@@ -367,8 +411,9 @@ def _make_kernels(numba_dtype, numpy_dtype):
             accumulated = sched.losses[e]
             while first < sched.ends[e]:
                 n = min(sched.batch_size, n_samples - first)
-                _batch(params, grad, layout, codes, data, order, True, first, n, drop,
-                       sched.step0 + b, rows, eps, opt.alpha, sh, src, cols, red, scal, tid, nth)
+                _batch(params, grad, layout, codes, data, order, True, first, n,
+                       sched.sw_sums[b], drop, sched.step0 + b, rows, eps, opt.alpha, sh, src,
+                       cols, red, scal, tid, nth)
                 _optimizer_step(params, grad, opt, layout.n_coef, scal[0],
                                 like(params, sched.lrs[b]), tid, nth)
                 accumulated += float64(scal[1]) * n
@@ -379,7 +424,7 @@ def _make_kernels(numba_dtype, numpy_dtype):
                 sched.losses[e] = accumulated
 
     @cuda.jit
-    def loss_and_grad(params, grad, layout, codes, data, alpha, drop, step, rows, loss):
+    def loss_and_grad(params, grad, layout, codes, data, sw_sum, alpha, drop, step, rows, loss):
         """Loss and finished gradient of the whole ``data`` as one batch, in one block."""
         sh = cuda.shared.array(elems, numba_dtype)
         src = cuda.shared.array(MAX_TILE_ROWS, int64)
@@ -390,7 +435,7 @@ def _make_kernels(numba_dtype, numpy_dtype):
         nth = cuda.blockDim.x
         cols = col_sum[: layout.units[layout.units.shape[0] - 1]]
         n = data.X.shape[0]
-        _batch(params, grad, layout, codes, data, src, False, 0, n, drop, step, rows,
+        _batch(params, grad, layout, codes, data, src, False, 0, n, sw_sum, drop, step, rows,
                like(params, eps_value), alpha, sh, src, cols, red, scal, tid, nth)
         sw_sum = scal[0]
         for p in range(tid, params.shape[0], nth):  # the CPU's finish=True

@@ -21,12 +21,27 @@ from ..optimizers import adam_learning_rate
 __all__ = ["Run", "prepare", "finish"]
 
 # ``orders`` (E, n) int64, ``starts`` / ``ends`` (E,) int64, ``lrs`` (n_batches,) float64,
+# ``sw_sums`` (n_batches,) each batch's total sample weight (the parameters' dtype),
 # ``losses`` (E,) float64 (each epoch's loss so far: the resumed epoch's partial sum or 0),
 # ``n_batches`` int.
-Run = namedtuple("Run", ["orders", "starts", "ends", "lrs", "losses", "n_batches"])
+Run = namedtuple("Run", ["orders", "starts", "ends", "lrs", "sw_sums", "losses", "n_batches"])
 
 
-def prepare(n_samples, opt, shuf, plan):
+def weight_total(data, rows=None):
+    """The total sample weight of ``data``'s rows ``rows`` (all by default), its dtype.
+
+    The CPU kernels add the weights in the batch loop; the GPU gets them from
+    here (a block-wide reduction would cost more than the batch it serves).
+    Unweighted: the row count, exactly.
+    """
+    dtype = data.X.dtype
+    n = data.X.shape[0] if rows is None else rows.shape[0]
+    if not data.has_sw:
+        return dtype.type(n)
+    return (data.sw if rows is None else data.sw[rows]).sum(dtype=dtype)
+
+
+def prepare(data, opt, shuf, plan):
     """The epochs and batches this call trains, as ``kernels.epoch.run_epochs`` would.
 
     Shuffles ``shuf.order`` in place before each epoch that starts (when
@@ -34,7 +49,8 @@ def prepare(n_samples, opt, shuf, plan):
 
     Parameters
     ----------
-    n_samples : int
+    data : Data
+        The training set (its sample weights are summed per batch).
     opt : Optimizer
         ``opt.step`` is read, not advanced (see :func:`finish`).
     shuf : Shuffle
@@ -45,6 +61,7 @@ def prepare(n_samples, opt, shuf, plan):
     run : Run
         Empty (E = 0) when the budget is 0.
     """
+    n_samples = data.X.shape[0]
     batch_size = plan.batch_size
     budget = plan.max_batches
     cursor = int(plan.cursor[0])
@@ -70,7 +87,10 @@ def prepare(n_samples, opt, shuf, plan):
         starts.append(start)
         ends.append(end)
         cursor = 0 if end == n_samples else end
-    n_batches = sum(-(-(e - s) // batch_size) for s, e in zip(starts, ends))
+    sw_sums = [weight_total(data, order[first: first + batch_size])
+               for order, s, e in zip(orders, starts, ends)
+               for first in range(s, e, batch_size)]
+    n_batches = len(sw_sums)
     t0 = int(opt.step[0])
     if opt.code == ADAM:
         lrs = np.array([adam_learning_rate(opt, t0 + b + 1) for b in range(n_batches)])
@@ -79,8 +99,9 @@ def prepare(n_samples, opt, shuf, plan):
     E = len(starts)
     return Run(np.array(orders, dtype=np.int64).reshape(E, n_samples),
                np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
-               np.ascontiguousarray(lrs, dtype=np.float64), np.array(losses, dtype=np.float64),
-               n_batches)
+               np.ascontiguousarray(lrs, dtype=np.float64),
+               np.array(sw_sums, dtype=data.X.dtype).reshape(n_batches),
+               np.array(losses, dtype=np.float64), n_batches)
 
 
 def finish(run, n_samples, opt, plan, drop, losses):

@@ -41,7 +41,7 @@ from .._jit import like
 from ..registry import POISSON, SOFTMAX, SQUARED_ERROR
 from ..scalar import dropout_stream as _host_dropout_stream
 from ._device_math import activate, derivative, dropout_keeps, loss_term
-from .fused import _optimizer_step
+from .fused import _block_sum, _optimizer_step
 
 __all__ = ["matmul", "tiled_matmul", "launch_tiled_matmul", "train", "loss_and_grad", "forward",
            "THREADS", "TILE"]
@@ -245,12 +245,11 @@ def backward_activation(A, D, code, rate, key):
 
 
 @cuda.jit
-def loss_l2(params, n_coef, alpha, col_sum, sw, has_sw, n, code, partials, scal, losses,
-            epoch):
-    """One block: the batch's weight total and loss (L2 term included), added to its epoch's.
+def loss_l2(params, n_coef, alpha, col_sum, sw_sums, b, n, code, partials, scal, losses, epoch):
+    """One block: the batch's loss (L2 term included), added to its epoch's.
 
-    ``scal[0]`` receives the total sample weight, ``scal[1]`` the loss;
-    ``losses[epoch] += loss * n`` unless ``epoch`` < 0.
+    ``scal[0]`` receives the batch's total sample weight ``sw_sums[b]``,
+    ``scal[1]`` the loss; ``losses[epoch] += loss * n`` unless ``epoch`` < 0.
     """
     tid = cuda.threadIdx.x
     nth = cuda.blockDim.x
@@ -258,14 +257,10 @@ def loss_l2(params, n_coef, alpha, col_sum, sw, has_sw, n, code, partials, scal,
     for p in range(tid, n_coef, nth):
         s += params[p] * params[p]
     partials[tid] = s
-    cuda.syncthreads()
+    _block_sum(partials, tid, nth)
     if tid == 0:
-        squares = like(params, 0)
-        for r in range(nth):
-            squares += partials[r]
-        sw_sum = like(params, 0)
-        for r in range(n):
-            sw_sum += sw[r] if has_sw else like(params, 1)
+        squares = partials[0]
+        sw_sum = sw_sums[b]
         k = col_sum.shape[0]
         total = like(params, 0)
         for j in range(k):
@@ -364,7 +359,7 @@ class _Net:
             A = Z
         return A
 
-    def loss_and_grad(self, X, Y, sw, has_sw, n, alpha, step, losses, epoch):
+    def loss_and_grad(self, X, Y, sw, has_sw, n, sw_sums, b, alpha, step, losses, epoch):
         """Forward, loss, backward: raw gradient sums in ``self.grad``, loss in ``scal``."""
         out = self.forward(X, n, step)
         last = self.n_layers - 1
@@ -382,9 +377,9 @@ class _Net:
                 matmul(D, self.weights(self.params, i), D_prev, trans_b=True)
                 backward_activation[_grid(n * self.units[i])](
                     A_prev, D_prev, self.codes.hidden, self.rates[i - 1], self.key(step, i - 1))
-        loss_l2[1, _grid(self.n_coef)[1]](self.params, self.n_coef, alpha, self.col_sum, sw,
-                                          has_sw, n, self.codes.loss, self.partials, self.scal,
-                                          losses, epoch)
+        loss_l2[1, _grid(self.n_coef)[1]](self.params, self.n_coef, alpha, self.col_sum,
+                                          sw_sums, b, n, self.codes.loss, self.partials,
+                                          self.scal, losses, epoch)
 
 
 def train(d_params, layout, codes, data, opt, drop, sched, run):
@@ -425,15 +420,15 @@ def train(d_params, layout, codes, data, opt, drop, sched, run):
             n = min(bs, n_samples - first)
             gather[_grid(n * max(nf, no, 1))](data, order, first, n, xb, yb, swb)
             X, Y, sw = xb[:n], yb[:n], swb[:n]
-            net.loss_and_grad(X, Y, sw, data.has_sw, n, opt.alpha, int(sched.step0) + b,
-                              sched.losses, e)
+            net.loss_and_grad(X, Y, sw, data.has_sw, n, sched.sw_sums, b, opt.alpha,
+                              int(sched.step0) + b, sched.losses, e)
             optimizer_step[_grid(n_params)](d_params, net.grad, opt, net.n_coef,
                                                        net.scal, sched.lrs, b)
             first += n
             b += 1
 
 
-def loss_and_grad(d_params, d_grad, layout, codes, data, alpha, drop, step, d_loss):
+def loss_and_grad(d_params, d_grad, layout, codes, data, sw_sum, alpha, drop, step, d_loss):
     """Loss and finished gradient of the whole ``data`` as one batch (L-BFGS).
 
     Parameters
@@ -442,6 +437,8 @@ def loss_and_grad(d_params, d_grad, layout, codes, data, alpha, drop, step, d_lo
     layout : Layout (host)
     codes : Codes
     data : Data (device)
+    sw_sum : float of params' dtype
+        The total sample weight.
     alpha : float of params' dtype
     drop : Dropout or None (host)
     step : int
@@ -453,7 +450,9 @@ def loss_and_grad(d_params, d_grad, layout, codes, data, alpha, drop, step, d_lo
     n = data.X.shape[0]
     net = _Net(d_params, layout, codes, n, dtype, drop)
     losses = cuda.device_array(1, dtype=np.float64)
-    net.loss_and_grad(data.X, data.Y, data.sw, data.has_sw, n, alpha, step, losses, -1)
+    sw_sums = cuda.to_device(np.array([sw_sum], dtype=dtype))
+    net.loss_and_grad(data.X, data.Y, data.sw, data.has_sw, n, sw_sums, 0, alpha, step, losses,
+                      -1)
     finish_grad[_grid(d_params.shape[0])](d_params, net.grad, net.n_coef, alpha,
                                                      net.scal)
     d_grad.copy_to_device(net.grad)
