@@ -29,17 +29,23 @@ Which kernel runs
   (through CuPy) with the bias + activation (+ dropout), loss + output delta,
   derivative (+ dropout), bias-gradient, L2 + loss and optimizer passes each
   one custom kernel; the batch loop runs on the host, without a
-  synchronization per batch.
+  synchronization per batch.  Without CuPy a shared-memory tiled GEMM kernel
+  takes cuBLAS's place (slower; numba-cuda alone suffices).
 * Under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, for tests) every
   kernel runs as it would on a GPU; only the cuBLAS products, which the
   simulator can't run, are computed by NumPy on the host (``wide.matmul``).
+
+A ``Network(device="cuda")`` predicts on the GPU from
+``fastnet.network.CUDA_PREDICT_MIN_ROWS`` rows on (1024: a plausible
+crossover, not yet measured) and on the CPU below, or where CUDA is unusable.
 
 What stays on the host
 ----------------------
 The sample orders are scikit-learn's: the CPU's compiled MT19937 shuffle
 draws them before the launch (:mod:`.schedule`), one (epochs, n_samples)
 upload per run of epochs, so ``random_state`` means the same on both devices;
-Adam's bias-corrected rates are the CPU's float64 numbers too.  Dropout masks
+Adam's bias-corrected rates are the CPU's float64 numbers too, and each
+batch's total sample weight is summed there.  Dropout masks
 are the counter-based hash of ``kernels/dropout.py``, computed on the device:
 the same masks as the CPU's.
 

@@ -18,8 +18,12 @@ Threads map to (row, unit) pairs in the forward and delta passes, to (input,
 unit) weight pairs in the gradient pass -- each thread owns the same
 gradient elements in every tile, so the accumulation needs no atomics -- and
 to parameters in the optimizer step.  Sums over a layer's inputs run in
-index order; the bias gradient and the loss's per-column sums add the rows
-in order, as the CPU's ``column_sums`` / ``loss_value`` do.
+index order.  Column sums (the bias gradient, the loss's per-column sums)
+take a thread per column when a layer has as many units as the block has
+threads and otherwise split each column's rows among the idle threads,
+whose partial sums meet in a tree -- a 1-wide output layer must not leave
+one thread adding a tile's 200 rows while the others wait; the L2 term's
+sum of squares is a block-wide tree too.
 
 The element math is ``kernels/scalar.py``'s (:mod:`._device_math`); the
 batch arithmetic follows ``kernels/epoch.py``: the loss with its per-batch L2
