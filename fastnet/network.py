@@ -384,7 +384,7 @@ class Network:
 
     def _forward(self, X):
         """:meth:`forward` for an input already of the right dtype and layout."""
-        if self._device_name == "cuda" and X.shape[0] >= CUDA_PREDICT_MIN_ROWS:
+        if self._device_name == "cuda":  # one comparison on the CPU networks' path
             out = self._cuda_forward(X)
             if out is not None:
                 return out
@@ -415,12 +415,10 @@ class Network:
             # One dtype and one layout: every variant would compile the kernels again (and
             # the bound kernel below takes exactly this one).
             X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
-        if self._device_name == "cuda" and X.shape[0] >= CUDA_PREDICT_MIN_ROWS:
-            if not np.isfinite(X).all():
-                return None
-            out = self._cuda_forward(X)
+        if self._device_name == "cuda":
+            out = self._cuda_forward(X, finite_only=True)
             if out is not None:
-                return out
+                return out if out.shape[0] == X.shape[0] else None
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
         layout = self.layout
@@ -436,14 +434,19 @@ class Network:
         small = X.shape[0] <= _layerwise.MIN_ROWS
         return result if layout.n_layers == 1 or small else result.copy()
 
-    def _cuda_forward(self, X):
-        """The GPU's forward of a normalized ``X``, or None where CUDA is unusable here.
+    def _cuda_forward(self, X, finite_only=False):
+        """The GPU's forward of a normalized ``X``, or None: the CPU's turn.
 
-        A GPU-trained network loaded on a machine without one still predicts
-        (on the CPU); training there raises the error ``require_cuda`` gives.
+        None below :data:`CUDA_PREDICT_MIN_ROWS` rows and where CUDA is
+        unusable -- a GPU-trained network loaded on a machine without one still
+        predicts, on the CPU; training there raises ``require_cuda``'s error.
+        With ``finite_only``, an ``X`` holding NaN or infinity gives an empty
+        (0, n_outputs) array, as ``dense_forward_if_finite`` does.
         """
-        if _device.cuda_problem() is not None:
+        if X.shape[0] < CUDA_PREDICT_MIN_ROWS or _device.cuda_problem() is not None:
             return None
+        if finite_only and not np.isfinite(X).all():
+            return np.empty((0, self.n_outputs), dtype=self.dtype)
         return _cuda_twins().dense_forward(self.params.flat, self.layout.group, self._codes, X,
                                            cache=self._cuda_cache())
 
