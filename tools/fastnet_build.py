@@ -42,7 +42,8 @@ from setuptools.build_meta import __all__  # noqa: F401
 
 # Import name -> folder in the checkout.  The same mapping as pyproject.toml's
 # [tool.setuptools] packages and package-dir (tests/test_install.py checks that).
-PACKAGES = {"fastnet": "fastnet", "fastnet.kernels": "kernels"}
+PACKAGES = {"fastnet": "fastnet", "fastnet.kernels": "kernels",
+            "fastnet.kernels.cuda": "kernels/cuda"}
 
 FINDER_MODULE = "__editable___fastnet_first"
 
