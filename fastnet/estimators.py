@@ -394,12 +394,13 @@ def _on_device(net, device):
     net : Network
         ``net`` itself when it already computes on ``device``.
     """
-    if device == "cpu":
+    if getattr(net, "device", "cpu") == device:
         return net
-    # Network(device="cuda") comes with the CUDA kernels (kernels/cuda/); until then a
-    # usable CUDA (numba-cuda and a driver, or the simulator) still has nothing to run.
+    # Moving a network between devices comes with the CUDA kernels (kernels/cuda/,
+    # Network(device=...)); until then a usable CUDA (numba-cuda and a driver, or the
+    # simulator) still has nothing to run.
     raise NotImplementedError(
-        "device='cuda': this fastnet has no CUDA network yet; use device='cpu'")
+        f"device={device!r}: this fastnet has no CUDA network yet; use device='cpu'")
 
 
 @functools.lru_cache(maxsize=None)
