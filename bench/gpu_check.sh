@@ -8,7 +8,7 @@
 # Steps, each with its log in OUTDIR and a time limit (all together under 8 minutes):
 #   env        nvidia-smi, Python and library versions, the GPU numba sees, the CPU's BLAS
 #              (threadpoolctl)                                        -> env.txt
-#   tests_cuda the tests_cuda/ suite on the real device (FASTNET_CUDA_REAL=1, the simulator
+#   tests_cuda the tests_cuda/ suite on the real device (FASTNET_CUDA_TESTS=gpu, the simulator
 #              off): the CUDA kernels against their NumPy references and the estimators'
 #              device='cuda' fits against device='cpu'              -> tests_cuda.log, .xml
 #   bench      python -m bench --device cuda --quick                 -> bench.log, bench/
@@ -67,7 +67,7 @@ print(fastnet.kernels.__file__)' 2>&1)" || [[ "$found" != "$work/site/"* ]]; the
 fi
 # Numba's cache: writable, outside the tree and OUTDIR (a cold compile, timed in the logs).
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$work/numba-cache}"
-unset NUMBA_ENABLE_CUDASIM FASTNET_CUDA_REAL
+unset NUMBA_ENABLE_CUDASIM FASTNET_CUDA_TESTS
 
 summary="$out/summary.md"
 failed=0
@@ -176,7 +176,7 @@ elif ((simulate)); then
         "$py" -m pytest -q -rA --durations=10 -p no:cacheprovider \
         --junitxml="$out/tests_cuda.xml" tests_cuda
 else
-    step tests_cuda "$tests_s" env FASTNET_CUDA_REAL=1 \
+    step tests_cuda "$tests_s" env FASTNET_CUDA_TESTS=gpu \
         "$py" -m pytest -q -rA --durations=10 -p no:cacheprovider \
         --junitxml="$out/tests_cuda.xml" tests_cuda
 fi

@@ -62,7 +62,7 @@ def _bench_takes_device():
 def test_simulate_mode_runs_every_step_and_reports_each(tmp_path):
     out = tmp_path / "gpu-check"
     env = {k: v for k, v in os.environ.items()
-           if k not in ("NUMBA_ENABLE_CUDASIM", "FASTNET_CUDA_REAL", "PYTHONPATH")}
+           if k not in ("NUMBA_ENABLE_CUDASIM", "FASTNET_CUDA_TESTS", "PYTHONPATH")}
     env["PYTHON"] = sys.executable
     proc = subprocess.run(["bash", str(SCRIPT), "--simulate", str(out)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)

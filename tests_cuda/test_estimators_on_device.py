@@ -5,7 +5,7 @@ Runs in a pytest process of its own, on one of two devices:
 * Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, set before Numba is
   imported: ``.ci/run`` and the README's test command), which runs the CUDA
   kernels on the CPU, one Python thread per CUDA thread -- tiny sizes;
-* a real GPU, with ``FASTNET_CUDA_REAL=1`` (``bash bench/gpu_check.sh``) --
+* a real GPU, with ``FASTNET_CUDA_TESTS=gpu`` (``bash bench/gpu_check.sh``) --
   sizes that fill more than one block.
 
 The oracle is the same estimator on the CPU, fitted from the same
@@ -33,7 +33,8 @@ from _compare import assert_same_fit, assert_same_predictions, quiet_fit  # noqa
 
 from fastnet import MLPClassifier, MLPRegressor, Network, _device  # noqa: E402
 
-REAL = os.environ.get("FASTNET_CUDA_REAL", "0") not in ("", "0")
+# As tests_cuda/conftest.py reads it (which switches the simulator on otherwise).
+REAL = os.environ.get("FASTNET_CUDA_TESTS", "") == "gpu"
 
 # Until fastnet.Network takes device= (the CUDA kernels' branch), the estimators refuse
 # device='cuda' with NotImplementedError: these tests are then expected to fail exactly so,
@@ -71,8 +72,8 @@ def test_the_device_is_the_one_this_run_asked_for():
     """A real-GPU run must not quietly run the simulator, nor a simulator run a GPU."""
     if REAL:
         assert not _device.simulating(), (
-            "FASTNET_CUDA_REAL=1 but Numba's CUDA simulator is on: tests_cuda/conftest.py "
-            "must leave NUMBA_ENABLE_CUDASIM unset when FASTNET_CUDA_REAL=1")
+            "FASTNET_CUDA_TESTS=gpu but Numba's CUDA simulator is on: unset "
+            "NUMBA_ENABLE_CUDASIM")
         _device.require_cuda()  # numba-cuda and a working driver, or a clear error
         from numba import cuda
 
@@ -81,7 +82,7 @@ def test_the_device_is_the_one_this_run_asked_for():
     else:
         assert _device.simulating(), (
             "tests_cuda runs under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1) or, on a "
-            "GPU, with FASTNET_CUDA_REAL=1")
+            "GPU, with FASTNET_CUDA_TESTS=gpu")
         _device.require_cuda()  # the simulator counts as a usable device
 
 
