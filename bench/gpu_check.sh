@@ -42,7 +42,7 @@ mkdir -p "$out" || exit 2
 out="$(cd "$out" && pwd)"
 py="${PYTHON:-python3}"
 tests_s="${GPU_CHECK_TESTS_S:-170}"
-bench_s="${GPU_CHECK_BENCH_S:-260}"
+bench_s="${GPU_CHECK_BENCH_S:-250}"
 
 # ---------------------------------------------------------------- fastnet, importable
 work="$(mktemp -d)"
@@ -163,7 +163,7 @@ PY
 
 echo "fastnet GPU check: $( ((simulate)) && echo "--simulate" || echo "real GPU"), reports in $out"
 export py
-step env 40 bash -c "$(declare -f environment); environment"
+step env 50 bash -c "$(declare -f environment); environment"
 cp "$out/env.log" "$out/env.txt"
 
 # ---------------------------------------------------------------- the CUDA test suite
