@@ -24,7 +24,7 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _callbacks
+from . import _callbacks, _device
 from ._dropout import dropout_rates, dropout_seed
 from .kernels import registry as _registry
 from .network import Network
@@ -72,6 +72,7 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         _registry.HIDDEN_ACTIVATIONS, _SkMLPRegressor._parameter_constraints["activation"])
     # Beyond scikit-learn: the length of a per-layer tuple is checked at fit.
     _parameter_constraints["dropout"] = [Interval(Real, 0, 1, closed="left"), tuple, list]
+    _parameter_constraints["device"] = [StrOptions(set(_device.DEVICES))]
 
     # ------------------------------------------------------------ network
     def _network_for_attributes(self):
@@ -154,12 +155,26 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         scikit-learn can leave a half-updated model behind (e.g. NaN weights
         after a divergent epoch); here a failed call loses nothing.
         """
+        self._require_device()
         snapshot = self._snapshot()
         try:
             return self._fit_unchecked(X, y, sample_weight, incremental)
         except Exception:
             self._restore(snapshot)
             raise
+
+    def _require_device(self):
+        """Refuse ``device='cuda'`` where CUDA can't run, before a fit touches anything.
+
+        Raises
+        ------
+        ImportError
+            numba-cuda (the ``cuda`` extra) is not installed.
+        RuntimeError
+            No usable NVIDIA driver or GPU.
+        """
+        if self.device != "cpu":
+            _device.require_cuda()
 
     def _snapshot(self):
         """Everything a fit may change: fitted attributes, optimizer state, weights."""
@@ -243,7 +258,9 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
-        net = self._network
+        net = _on_device(self._network, self.device)
+        if net is not self._network:
+            self._bind_network(net)
         net.dropout = rates  # the current parameter, also for warm_start / partial_fit
 
         hooks = _callbacks.fit_hooks(self, *given, incremental)
@@ -355,6 +372,35 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _on_device(net, device):
+    """The network to train: ``net`` on ``device`` ('cpu' or 'cuda', usable).
+
+    The one place where the estimators hand their ``device`` to the network.
+    Weights are always drawn on the host (scikit-learn's draws), and
+    ``coefs_`` / ``intercepts_`` stay NumPy views of the network's host
+    buffer, so a model fitted on a GPU predicts, pickles and saves as one
+    fitted on the CPU; a model rebuilt from its attributes (unpickled,
+    loaded) is a CPU network until it trains again.
+
+    Parameters
+    ----------
+    net : Network
+    device : {'cpu', 'cuda'}
+
+    Returns
+    -------
+    net : Network
+        ``net`` itself when it already computes on ``device``.
+    """
+    if getattr(net, "device", "cpu") == device:
+        return net
+    # Moving a network between devices comes with the CUDA kernels (kernels/cuda/,
+    # Network(device=...)); until then a usable CUDA (numba-cuda and a driver, or the
+    # simulator) still has nothing to run.
+    raise NotImplementedError(
+        f"device={device!r}: this fastnet has no CUDA network yet; use device='cpu'")
 
 
 @functools.lru_cache(maxsize=None)
@@ -479,6 +525,20 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         gives the same model, and scikit-learn's own draws (initial weights,
         split, shuffles) are unchanged.  0 (the default) draws nothing and
         trains exactly as scikit-learn.
+    device : {'cpu', 'cuda'}, default='cpu'
+        Beyond scikit-learn: where ``fit`` and ``partial_fit`` compute.
+        'cuda' trains on an NVIDIA GPU through numba-cuda, which needs the
+        optional ``cuda`` extra (``pip install "fastnet[cuda]"``) and a
+        working driver; where either is missing, ``fit`` raises an
+        ImportError or RuntimeError naming it, before anything changes (a
+        fitted model stays as it was).  The initial weights, split and
+        shuffles are drawn on the host exactly as on the CPU, and the fitted
+        attributes (``coefs_``, ``intercepts_``, ...) are NumPy arrays on the
+        host whatever the device: a model fitted on a GPU pickles, saves and,
+        loaded on a machine without one, predicts on the CPU.  GPU arithmetic
+        rounds differently from the CPU's BLAS (another summation order), so
+        the weights agree with the CPU's within the rounding of the sums, not
+        bit for bit.
 
     Attributes
     ----------
@@ -552,6 +612,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
+        device="cpu",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -578,6 +639,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dropout = dropout
+        self.device = device
 
     def _output_activation(self):
         # The output activation whose canonical loss is ``loss`` (identity / exp).
@@ -706,6 +768,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         factors multiply ``sample_weight``.  Multilabel targets take 'balanced'
         (per label column) but not a dict; ``partial_fit`` takes a dict but not
         'balanced' (as ``SGDClassifier.partial_fit``).
+    device : {'cpu', 'cuda'}, default='cpu'
+        As in :class:`MLPRegressor`: where training computes; the fitted
+        attributes stay NumPy arrays on the host.
 
     See :class:`MLPRegressor` for the meaning of the shared parameters.
 
@@ -768,6 +833,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         max_fun=15000,
         dropout=0.0,
         class_weight=None,
+        device="cpu",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -794,6 +860,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.max_fun = max_fun
         self.dropout = dropout
         self.class_weight = class_weight
+        self.device = device
 
     def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -916,6 +983,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self : object
             Trained MLP model.
         """
+        self._require_device()
         # The first call sets classes_ before training: roll that back too on failure.
         snapshot = self._snapshot()
         try:

@@ -1,6 +1,6 @@
 """Safe model files: ``fastnet.save(estimator, path)`` and ``fastnet.load(path)``.
 
-Format (version 1), a ZIP archive with exactly these members:
+Format (versions 1 to 3), a ZIP archive with exactly these members:
 
 ``meta.json``
     UTF-8 JSON: ``format`` ("fastnet-model"), ``format_version`` (int),
@@ -48,7 +48,7 @@ from .network import Network
 __all__ = ["save", "load", "ModelFileError", "FORMAT_VERSION"]
 
 FORMAT = "fastnet-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Constructor parameters each format version introduced, per estimator (never
 # edit a released version's entry: files of that version hold exactly these).
@@ -67,6 +67,10 @@ _PARAMS_INTRODUCED = {
     # Beyond scikit-learn: dropout (both), class_weight (classifier); version 2 files also
     # hold the dropout masks' seed and step and validation_loss_curve_.
     2: {"MLPRegressor": {"dropout"}, "MLPClassifier": {"dropout", "class_weight"}},
+    # device ('cpu' or 'cuda'): where the model trains.  The stored arrays are the same
+    # on every device, so a file of a model fitted on a GPU loads and predicts on a
+    # machine without one; files of versions 1 and 2 load with device='cpu'.
+    3: {"MLPRegressor": {"device"}, "MLPClassifier": {"device"}},
 }
 # Parameters whose dict values are stored as {"items": [[key, value], ...]}: JSON object
 # keys are strings, class labels need not be.
@@ -474,6 +478,8 @@ def _load_from_zip(zf):
     flat = arrays["params"]
     _expect(flat.dtype == np.dtype(dtype), "corrupted file: params dtype disagrees")
     try:
+        # A CPU network whatever ``device`` says: the file holds host arrays, and a
+        # model with device='cuda' predicts here and goes to the GPU when it trains.
         net = Network(units, est.activation, fitted["out_activation_"], dtype=dtype)
     except (ValueError, TypeError) as exc:
         _fail(f"corrupted file: {exc}")

@@ -200,8 +200,8 @@ def public_fitted(est):
 # constructor parameters after scikit-learn's, with these defaults (off: scikit-learn's
 # behaviour), and fitted attributes scikit-learn's MLPs don't have.
 BEYOND_SKLEARN_PARAMS = {
-    "regressor": {"dropout": 0.0},
-    "classifier": {"dropout": 0.0, "class_weight": None},
+    "regressor": {"dropout": 0.0, "device": "cpu"},
+    "classifier": {"dropout": 0.0, "class_weight": None, "device": "cpu"},
 }
 BEYOND_SKLEARN_ATTRIBUTES = {"validation_loss_curve_"}
 

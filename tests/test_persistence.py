@@ -45,7 +45,7 @@ import pandas as pd
 import pytest
 
 import fastnet
-from fastnet import MLPClassifier, MLPRegressor, ModelFileError, persistence
+from fastnet import MLPClassifier, MLPRegressor, ModelFileError, _device, persistence
 from fastnet.persistence import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -1001,6 +1001,22 @@ def test_golden_files_exist_for_the_current_format():
     v2 = GOLDEN_EXPECTED[2]["models"]
     assert any(m["params"]["dropout"] not in (0, 0.0) for m in v2.values())
     assert any(m["params"].get("class_weight") for m in v2.values())
+    # Format 3's: models whose device is 'cuda' (fitted on the CPU, as a GPU-fitted model is
+    # stored: host arrays), a regressor with Adam state and a classifier on a DataFrame.
+    v3 = GOLDEN_EXPECTED[3]["models"]
+    on_cuda = {(m["estimator"], m["params"]["solver"]) for m in v3.values()
+               if m["params"]["device"] == "cuda"}
+    assert on_cuda == {("MLPRegressor", "adam"), ("MLPClassifier", "lbfgs")}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_files_before_format_3_load_with_device_cpu(version):
+    """``device`` arrived with format 3: older files take the constructor's default."""
+    models = GOLDEN_EXPECTED[version]["models"]
+    for record in models.values():
+        data = (GOLDEN / f"v{version}" / record["file"]).read_bytes()
+        assert b'"device"' not in data
+        assert fastnet.load(io.BytesIO(data)).device == "cpu"
 
 
 def _golden_inputs(version, record):
@@ -1070,6 +1086,15 @@ def test_golden_file_continues_training(version, name):
     est = fastnet.load(GOLDEN / f"v{version}" / record["file"])
     Xg, y = _golden_inputs(version, record), np.asarray(record["y"])
     before = [c.copy() for c in est.coefs_]
+    if est.device == "cuda" and _device.cuda_problem() is not None:
+        # Saved by a model that trains on a GPU: where CUDA can't run, training refuses
+        # with the device's error, and the model goes on predicting what was recorded;
+        # set to the CPU, it trains on.
+        with pytest.raises((ImportError, RuntimeError), match="device='cuda' needs"):
+            est.fit(Xg, y)
+        assert all(np.array_equal(a, b) for a, b in zip(before, est.coefs_))
+        _assert_recorded_predictions(est, version, record)
+        est.set_params(device="cpu")
     if record["params"]["solver"] != "lbfgs" and not record["params"]["early_stopping"]:
         t = est.t_
         est.partial_fit(Xg, y)

@@ -42,7 +42,7 @@ def test_estimator_constraints_derive_from_the_registry(est_cls, sk_cls):
     if est_cls is MLPRegressor:
         assert _options(ours["loss"]) == set(registry.losses_for("MLPRegressor"))
     # Every other constraint is scikit-learn's own, plus fastnet's additions.
-    extra = {"dropout"} | ({"class_weight"} if est_cls is MLPClassifier else set())
+    extra = {"dropout", "device"} | ({"class_weight"} if est_cls is MLPClassifier else set())
     assert set(ours) == set(sk_cls._parameter_constraints) | extra
     for name in set(sk_cls._parameter_constraints) - {"activation", "loss"}:
         assert ours[name] == sk_cls._parameter_constraints[name], name

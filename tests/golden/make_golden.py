@@ -86,7 +86,18 @@ MODELS = {
                                                             class_weight={"cat": 2.0, "emu": 0.5},
                                                             dropout=0.2),
                               "str3", "float64", False),
+    # Format 3 (device).  Fitted here on the CPU, then given device='cuda' as a model
+    # fitted on a GPU has it: the file is the same whatever device trained the weights,
+    # and it must load and predict on a machine without CUDA.
+    "reg-adam-device-cuda": (lambda: fastnet.MLPRegressor(**SMALL, max_iter=5),
+                             "reg", "float32", False),
+    "clf-lbfgs-device-cuda": (lambda: fastnet.MLPClassifier(**SMALL, solver="lbfgs",
+                                                            max_iter=8),
+                              "str3", "float64", True),
 }
+# Parameters set after the fit, before saving (what the fit itself could not use here).
+SET_AFTER_FIT = {"reg-adam-device-cuda": {"device": "cuda"},
+                 "clf-lbfgs-device-cuda": {"device": "cuda"}}
 
 
 def decision_margin(proba):
@@ -129,6 +140,7 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est = factory().fit(Xd, targets[target])
+        est.set_params(**SET_AFTER_FIT.get(name, {}))
         path = out / f"{name}.fnet"
         fastnet.save(est, path)
         record = {
