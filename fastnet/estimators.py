@@ -394,13 +394,9 @@ def _on_device(net, device):
     net : Network
         ``net`` itself when it already computes on ``device``.
     """
-    if getattr(net, "device", "cpu") == device:
-        return net
-    # Moving a network between devices comes with the CUDA kernels (kernels/cuda/,
-    # Network(device=...)); until then a usable CUDA (numba-cuda and a driver, or the
-    # simulator) still has nothing to run.
-    raise NotImplementedError(
-        f"device={device!r}: this fastnet has no CUDA network yet; use device='cpu'")
+    if net.device != device:  # moves the network: device buffers dropped, weights kept
+        net.device = device
+    return net
 
 
 @functools.lru_cache(maxsize=None)

@@ -17,7 +17,6 @@ Higham's bound).  Fitted attributes must be host NumPy arrays: a model trained
 on the device pickles and predicts on the CPU.
 """
 
-import inspect
 import os
 import pathlib
 import pickle
@@ -31,18 +30,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the project's tolerance helper
 
 from _compare import assert_same_fit, assert_same_predictions, quiet_fit  # noqa: E402
 
-from fastnet import MLPClassifier, MLPRegressor, Network, _device  # noqa: E402
+from fastnet import MLPClassifier, MLPRegressor, _device  # noqa: E402
 
 # As tests_cuda/conftest.py reads it (which switches the simulator on otherwise).
 REAL = os.environ.get("FASTNET_CUDA_TESTS", "") == "gpu"
-
-# Until fastnet.Network takes device= (the CUDA kernels' branch), the estimators refuse
-# device='cuda' with NotImplementedError: these tests are then expected to fail exactly so,
-# and fail loudly (strict) once the network computes on the device.
-_NO_CUDA_NETWORK = "device" not in inspect.signature(Network).parameters
-needs_cuda_network = pytest.mark.xfail(
-    _NO_CUDA_NETWORK, raises=NotImplementedError, strict=True,
-    reason="fastnet.Network has no device parameter yet (CUDA kernels not merged)")
 
 # The simulator runs a CUDA thread as a Python thread: tiny there, a few blocks on a GPU.
 N, P, HIDDEN, BATCH = (2000, 20, (64,), 200) if REAL else (40, 3, (4,), 10)
@@ -86,7 +77,6 @@ def test_the_device_is_the_one_this_run_asked_for():
         _device.require_cuda()  # the simulator counts as a usable device
 
 
-@needs_cuda_network
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_cuda_fit_is_the_cpu_fit_within_rounding(case):
     cls, extra, y, dtype = CASES[case]
@@ -100,7 +90,6 @@ def test_a_cuda_fit_is_the_cpu_fit_within_rounding(case):
     assert_same_predictions(on_gpu, on_cpu, Xd)
 
 
-@needs_cuda_network
 @pytest.mark.parametrize("case", ["reg-adam-relu-float64", "clf-sgd-logistic-multiclass"])
 def test_training_continues_on_the_device_as_on_the_cpu(case):
     cls, extra, y, dtype = CASES[case]
@@ -112,7 +101,6 @@ def test_training_continues_on_the_device_as_on_the_cpu(case):
     assert_same_fit(on_gpu, on_cpu)
 
 
-@needs_cuda_network
 @pytest.mark.parametrize("case", ["reg-adam-tanh-float32", "clf-adam-binary-float32"])
 def test_a_model_trained_on_the_device_predicts_on_the_cpu_after_pickling(case):
     cls, extra, y, dtype = CASES[case]

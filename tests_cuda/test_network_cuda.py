@@ -1,6 +1,5 @@
 """``Network(device="cuda")`` end to end under the simulator, and scikit-learn as the oracle."""
 
-import functools
 import pickle
 import warnings
 
@@ -140,12 +139,6 @@ def test_dropout_masks_equal_the_cpu(dtype):
 
 
 # ----------------------------------------------------- scikit-learn as the oracle
-@pytest.fixture
-def cuda_estimators(monkeypatch):
-    """fastnet's estimators, their networks made with device='cuda'."""
-    monkeypatch.setattr(fastnet.estimators, "Network", functools.partial(Network, device="cuda"))
-
-
 FITS = [
     (fastnet.MLPRegressor, SkMLPRegressor,
      dict(hidden_layer_sizes=(4,), activation="tanh", solver="adam", batch_size=4,
@@ -162,7 +155,7 @@ FITS = [
 
 @pytest.mark.parametrize("path", ["fused", "wide"])
 @pytest.mark.parametrize("fast_cls,sk_cls,params,target", FITS, ids=["adam", "sgd", "lbfgs"])
-def test_fit_matches_scikit_learn(cuda_estimators, monkeypatch, fast_cls, sk_cls, params,
+def test_fit_matches_scikit_learn(monkeypatch, fast_cls, sk_cls, params,
                                   target, path):
     """Same random_state, same initial weights and shuffles: the fit on the CUDA twins is
     scikit-learn's, to the rounding of sums added in another order."""
@@ -185,7 +178,7 @@ def test_fit_matches_scikit_learn(cuda_estimators, monkeypatch, fast_cls, sk_cls
     sw = rng.uniform(0.5, 2.0, n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fn = fast_cls(**params).fit(X, y, sample_weight=sw)
+        fn = fast_cls(device="cuda", **params).fit(X, y, sample_weight=sw)
         sk = sk_cls(**params).fit(X, y, sample_weight=sw)
     assert fn._network.device == "cuda"
     assert bool(wide_calls) == (path == "wide")

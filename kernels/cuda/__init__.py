@@ -284,7 +284,8 @@ def dense_forward(params, layout, codes, X, acts=None, drop=None, *, cache=None,
             threads = fused.threads_for(units, min(rows, n))
             blocks = min(-(-n // rows), fused.MAX_FORWARD_BLOCKS)
             fused.kernels(dtype)["forward"][blocks, threads](
-                d_params, _layout(layout, cache), _codes(codes), d_X, _dropout(None, len(units) - 1), rows,
+                d_params, _layout(layout, cache), _codes(codes), d_X,
+                _dropout(None, len(units) - 1), rows,
                 d_out)
         else:
             wide.forward(d_params, layout, _codes(codes), d_X, d_out)

@@ -50,7 +50,8 @@ from ._device_math import (
     activate, adam_update, derivative, dropout_keeps, dropout_stream, loss_term, sgd_update,
 )
 
-__all__ = ["MAX_WIDTH", "MAX_THREADS", "MAX_TILE_ROWS", "SHARED_BYTES", "MAX_FORWARD_BLOCKS", "Schedule",
+__all__ = ["MAX_WIDTH", "MAX_THREADS", "MAX_TILE_ROWS", "SHARED_BYTES", "MAX_FORWARD_BLOCKS",
+           "Schedule",
            "tile_rows", "threads_for", "kernels"]
 
 # Widest layer (input and output included) the fused kernels take, as tiny-cuda-nn's

@@ -198,7 +198,8 @@ def softmax_rows(Z, b, n):
 
 @cuda.jit
 def loss_delta(out, Y, sw, has_sw, code, eps, D, col_sum):
-    """Per column (one thread each, rows in order): the loss's sum and the deltas ``(out - Y) sw``."""
+    """Per column (one thread each, rows in order): the loss's sum and the deltas
+    ``(out - Y) sw``."""
     j = cuda.grid(1)
     n, k = out.shape
     if j < k:
