@@ -34,6 +34,12 @@ def _torch_or_skip():
     return pytest.importorskip("torch")
 
 
+def _jax_or_skip():
+    # jax and optax are in the 'test' extra: CI runs these; a bare install skips them.
+    pytest.importorskip("jax")
+    pytest.importorskip("optax")
+
+
 # ------------------------------------------------------------------ FLOP counting
 def test_flops_by_hand():
     # tiny: 10 -> 16 -> 1 is 10*16 + 16*1 = 176 multiply-adds per sample.
@@ -138,10 +144,12 @@ def test_torch_module_and_optimizer_follow_the_config():
         assert_allclose(lin.bias.detach().numpy(), intercept, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("library", runners.LIBRARIES)
+@pytest.mark.parametrize("library", runners.CPU_LIBRARIES)
 def test_every_library_runs_exactly_the_workloads_epochs(library):
     if library == "torch":
         _torch_or_skip()
+    if library == "jax":
+        _jax_or_skip()
     w = _tiny(epochs=3)
     r = runners.RUNNERS[library](w, workloads.make_data(w))
     r.prepare()
@@ -177,6 +185,83 @@ def test_torch_reproduces_sklearn_loss_without_shuffling(solver, lr, rtol):
         r.prepare()
         r.fit()
     assert tr.loss == pytest.approx(sk.loss, rel=rtol)
+
+
+# ------------------------------------------------------------------------ JAX
+@pytest.mark.parametrize("solver, lr, rtol", [("adam", 1e-3, 1e-6), ("sgd", 1e-2, 1e-12)])
+def test_jax_reproduces_sklearn_loss_without_shuffling(solver, lr, rtol):
+    # The same batches (200 then 100), initial weights, per-batch L2 term and optimizer settings
+    # give scikit-learn's loss: measured 2e-16 apart for SGD (the same arithmetic) and 4e-9 for
+    # Adam (optax adds eps after the bias correction, scikit-learn before it).  Leaving the L2
+    # term out moves the loss by 8e-6 of itself, alpha instead of alpha / batch_len by 2e-3:
+    # both outside these tolerances.
+    _jax_or_skip()
+    w = _tiny(shuffle=False, solver=solver, learning_rate_init=lr)
+    data = workloads.make_data(w, "float64")
+    sk, jx = runners.SklearnRunner(w, data), runners.JaxRunner(w, data)
+    for r in (sk, jx):
+        r.prepare()
+        r.fit()
+    assert jx.n_iter == sk.n_iter == 5
+    assert jx.loss == pytest.approx(sk.loss, rel=rtol)
+    if solver == "sgd":  # the same arithmetic: the same model, up to the order of the sums
+        assert_allclose(jx.predict(data.X_test), sk.predict(data.X_test), rtol=1e-9, atol=1e-12)
+
+
+def test_jax_classification_matches_sklearn_loss():
+    # Softmax cross-entropy over digits' 10 classes, 1347 rows (batches of 200, the last 147).
+    # Measured 1.4e-5 apart: Adam's eps placement matters more here, where constant pixels give
+    # gradients near eps.  Summing instead of averaging the batch, or a label misencoded, is off
+    # by far more than 1e-4.
+    _jax_or_skip()
+    w = workloads.get("digits").replace(epochs=2, shuffle=False)
+    data = workloads.make_data(w)
+    sk, jx = runners.SklearnRunner(w, data), runners.JaxRunner(w, data)
+    for r in (sk, jx):
+        r.prepare()
+        r.fit()
+    assert jx.loss == pytest.approx(sk.loss, rel=1e-4)
+    assert set(np.unique(jx.predict(data.X_test))) <= set(range(10))
+    assert jx.score() == pytest.approx(sk.score(), abs=2 / len(data.y_test))
+
+
+def test_jax_float32_stays_float32():
+    # jax_enable_x64 is on (for the float64 runs): the float32 program must still compute in
+    # float32.  Only optax's scalar bias corrections (1 - beta**t) are f64 scalars ("f64[]");
+    # no f64 array may appear.
+    _jax_or_skip()
+    import re
+
+    w = _tiny()
+    jx = runners.JaxRunner(w, workloads.make_data(w, "float32"))
+    jx.prepare()
+    jx.fit()
+    assert all(p.dtype == np.float32 for layer in jx.params for p in layer)
+    assert not re.search(r"f64\[\d", jx.compiled_text())
+    assert jx.compile_s > 0
+    # And its loss is scikit-learn's float64 loss to float32 precision (measured 7e-8 with
+    # shuffling off; float32's 1e-4 is the project's float32 agreement, tests/_compare.py).
+    wf = _tiny(shuffle=False)
+    sk = runners.SklearnRunner(wf, workloads.make_data(wf, "float64"))
+    j32 = runners.JaxRunner(wf, workloads.make_data(wf, "float32"))
+    for r in (sk, j32):
+        r.prepare()
+        r.fit()
+    assert j32.loss == pytest.approx(sk.loss, rel=1e-4)
+
+
+def test_jax_shuffles_every_epoch_like_the_others():
+    # With shuffling the losses differ from scikit-learn's by the permutation only: close (the
+    # report's 10% sanity band), but not equal (a runner that ignored `shuffle` would be).
+    _jax_or_skip()
+    w = _tiny()
+    data = workloads.make_data(w)
+    sk, jx = runners.SklearnRunner(w, data), runners.JaxRunner(w, data)
+    for r in (sk, jx):
+        r.prepare()
+        r.fit()
+    assert jx.loss == pytest.approx(sk.loss, rel=0.1)
+    assert jx.loss != pytest.approx(sk.loss, rel=1e-6)
 
 
 # --------------------------------------------------------------------- the report
