@@ -119,8 +119,9 @@ def _rates_lines(rates, what, where):
     if not rates:
         return [f"No {what} rate was measured."]
     backend = next(iter(rates.values())).get("backend") or ""
-    lines = [f"Matmul rate of {where} ({what}{', via ' + backend if backend else ''}, "
-             "same threads), sampled after every round of fits and once at the end; the "
+    threads = ", the comparison's threads" if where == "the CPU" else ""
+    lines = [f"Matmul rate of {where} ({what}{', via ' + backend if backend else ''}{threads}), "
+             "sampled after every round of fits and once at the end; the "
              "'% of rate' columns use the median, the range in brackets the slowest and "
              "fastest samples:", ""]
     lines += _table(["dtype", "size", "median GFLOP/s", "range", "spread", "samples"],
