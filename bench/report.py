@@ -139,7 +139,7 @@ def _environment_lines(env, peak, gpu_peak=None):
         f"- CPU: {env.get('cpu_model')} ({env.get('machine')}); logical CPUs "
         f"{env.get('logical_cpus')}, available to this process {env.get('available_cores')}; "
         f"**threads used by every library: {env.get('threads_used')}** (BLAS via threadpoolctl, "
-        "numba.set_num_threads, torch.set_num_threads)",
+        "numba.set_num_threads, torch.set_num_threads; JAX's XLA pool is not limited)",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- OPENBLAS_CORETYPE: "
         + (f"`{env['OPENBLAS_CORETYPE']}` (forces OpenBLAS's kernel; recorded, not changed)"
@@ -250,8 +250,11 @@ def _predict_lines(rows, libraries, rates):
             + [_fmt(r["gflops"], ".2f"),
                _rate_cell(r["fraction_of_peak"], (rates or {}).get(r["dtype"])), _goal_cell(r)]
         )
-    return (["## Predict through the estimator: median time per call", "",
-             "The libraries take turns within each timed sample.", ""]
+    return (["## Predict: median time per call", "",
+             "fastnet and scikit-learn through the estimator's predict (validation included), "
+             "torch through its module, JAX through its jitted forward pass (compiled per input "
+             "shape before timing); each returns a NumPy array. The libraries take turns "
+             "within each timed sample.", ""]
             + _table(header, body))
 
 

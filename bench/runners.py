@@ -183,14 +183,15 @@ def _numba_cuda_problem():
         from numba import cuda
 
         if not cuda.is_available():
-            return "numba-cuda finds no usable CUDA driver or GPU (numba.cuda.is_available() is False)"
+            return ("numba-cuda finds no usable CUDA driver or GPU "
+                    "(numba.cuda.is_available() is False)")
     except Exception as exc:  # a broken driver install raises here rather than answering
         return f"numba.cuda not usable ({type(exc).__name__}: {exc})"
     return None
 
 
 class FastnetCudaRunner(FastnetRunner):
-    """fastnet's estimators with ``device="cuda"``; ``fit`` ends with ``numba.cuda.synchronize()``."""
+    """fastnet's estimators with ``device="cuda"``; ``fit`` ends with ``cuda.synchronize()``."""
 
     library = "fastnet-cuda"
     device = "cuda"
