@@ -182,6 +182,9 @@ def run(args, argv=None):
             rates.sample(dtype, after="end of the workloads")
         rate_summary = rates.summary()
         rates.release()
+        if rates.gpu_error:
+            notes.append(f"cuBLAS rate: sampling failed ({rates.gpu_error}); the GPU rate "
+                         "covers the samples before the failure only.")
         for dtype, r in rate_summary["cpu"].items():
             log(f"matmul rate {dtype}: median {r['median']:.1f} GFLOP/s of {r['n_samples']} "
                 f"samples between the rounds (range {r['min']:.1f}–{r['max']:.1f})")

@@ -131,8 +131,10 @@ class RateLog:
 
     def __init__(self, n=2048, gpu_n=None, gpu_backend=None):
         self.n, self.gpu_n, self.gpu_backend = n, gpu_n, gpu_backend
+        self._gpu_n0 = gpu_n
         self._products = {}
         self._samples = {"cpu": {}, "cublas": {}}
+        self.gpu_error = None  # why the GPU rate stopped being sampled, if it did
 
     def _product(self, which, dtype):
         key = (which, dtype)
@@ -152,8 +154,15 @@ class RateLog:
         """
         kinds = ["cpu"] + (["cublas"] if self.gpu_n else [])
         for which in kinds:
-            product = self._product(which, dtype)
-            seconds = product.seconds()
+            try:
+                product = self._product(which, dtype)
+                seconds = product.seconds()
+            except Exception as exc:  # a GPU failure loses the GPU rate, not the whole run
+                if which == "cpu":
+                    raise
+                self.gpu_error = f"{type(exc).__name__}: {exc}"
+                self.gpu_n = None
+                continue
             self._samples[which].setdefault(dtype, []).append(
                 {"gflops": product.flops / seconds / 1e9, "seconds": seconds, "after": after})
         return self._samples["cpu"][dtype][-1]["gflops"]
@@ -167,7 +176,7 @@ class RateLog:
         :func:`summarize_samples`), with the product sizes under ``n``."""
         out = {}
         for which, by_dtype in self._samples.items():
-            size = self.n if which == "cpu" else self.gpu_n
+            size = self.n if which == "cpu" else (self.gpu_n or self._gpu_n0)
             out[which] = {dt: dict(summarize_samples(s), n=size,
                                    backend="numpy" if which == "cpu" else self.gpu_backend)
                           for dt, s in by_dtype.items() if s}

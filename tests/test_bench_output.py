@@ -341,3 +341,22 @@ def test_gpu_unavailable_reasons_name_the_missing_piece():
         ok, reason = _runners.RUNNERS[lib].available()
         if not ok:
             assert any(w in reason for w in words), (lib, reason)
+
+
+def test_rate_log_keeps_every_sample_and_survives_a_gpu_failure():
+    # A 64² product: 2 * 64**3 flops per sample; the summary is over all samples of a dtype.
+    log = peaks.RateLog(n=64, gpu_n=64, gpu_backend="torch")
+    for i in range(3):
+        assert log.sample("float64", after=f"round {i}") > 0
+    summary = log.summary()
+    cpu = summary["cpu"]["float64"]
+    values = sorted(s["gflops"] for s in cpu["samples"])
+    assert cpu["n_samples"] == 3 and cpu["median"] == values[1]
+    assert (cpu["min"], cpu["max"]) == (values[0], values[2])
+    assert [s["after"] for s in cpu["samples"]] == ["round 0", "round 1", "round 2"]
+    for s in cpu["samples"]:
+        assert s["gflops"] == pytest.approx(2 * 64 ** 3 / s["seconds"] / 1e9)
+    if log.gpu_error is None:  # a CUDA torch on a GPU machine: the GPU rate was sampled too
+        assert summary["cublas"]["float64"]["n_samples"] == 3
+    else:  # no GPU: the GPU rate stops, the CPU rate and the run go on
+        assert summary["cublas"] == {}
