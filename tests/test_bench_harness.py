@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `bench` is a top-level package of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from bench import flops, report, runners, scaling, startup, workloads  # noqa: E402
+from bench import flops, goals, report, runners, scaling, startup, workloads  # noqa: E402
 from bench.__main__ import main as bench_main  # noqa: E402
 
 
@@ -75,6 +75,25 @@ def test_workload_layer_units_match_the_data():
         r = runners.FastnetRunner(w, d)
         assert r.layer_units == workloads.layer_units(w)
         assert d.X_predict.shape == (10000, d.X.shape[1])
+
+
+@pytest.mark.parametrize("name, shape, hidden, epochs, batch", [
+    ("tiny", (1000, 10), (16,), 200, 200), ("small", (10000, 20), (100,), 20, 200),
+    ("mid", (50000, 32), (64, 64), 10, 200), ("medium", (20000, 100), (256, 256), 5, 200),
+    ("large", (10000, 784), (1024, 1024), 2, 200), ("digits", (None, 64), (100,), 200, 200),
+    ("large-batch", (1_000_000, 64), (256, 256), 2, 4096),
+])
+def test_the_targets_workloads_exist_as_stated(name, shape, hidden, epochs, batch):
+    # README's Targets table names these workloads; the bench must run exactly them.
+    w = workloads.get(name)
+    assert (w.n_samples, workloads.layer_units(w)[0]) == shape
+    assert (w.hidden_layer_sizes, w.epochs, w.batch_size, w.solver) == (hidden, epochs, batch,
+                                                                          "adam")
+    # Each has targets, and the default run measures it (large-batch: with --device cuda).
+    assert goals.fit_goals(name, "float64", gpu=True)
+    assert name in [x.name for x in workloads.select("default", "cuda")[0]]
+    if name != "large-batch":
+        assert name in [x.name for x in workloads.select("default")[0]]
 
 
 # ------------------------------------------------------- identical hyperparameters
