@@ -338,8 +338,8 @@ def _startup_lines(startup):
     lines = ["## Startup (fresh processes)", ""] + _table(["measurement", "time"], body)
     lines += ["", "Each first fit runs in a new process with `NUMBA_CACHE_DIR` at a new, empty "
               "directory (cold: fastnet's kernels compile) and then again with the same directory "
-              "(warm: they load from the cache). The cold target is judged on the fit's CPU "
-              "seconds, the warm one on its wall seconds."]
+              "(warm: they load from the cache). Both targets are judged on the first fit's "
+              "CPU seconds (wall seconds beside them: other processes inflate those)."]
     return lines
 
 
