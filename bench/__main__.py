@@ -5,7 +5,7 @@ Modes (run from the repository root)::
     python -m bench --quick     # ~1 min smoke run: tiny, small, vending in float64
     python -m bench             # the selection: seven workloads, float64 and float32
     python -m bench --full      # everything: + SGD workload, more repeats, memory of 'large'
-    python -m bench --device cuda --quick   # + the GPU columns (about 4 min on the H200)
+    python -m bench --device cuda --quick   # + the GPU columns (sized for ~4 min on the H200)
 
 ``--device cuda`` adds fastnet on the GPU (``device="cuda"``), PyTorch on the
 GPU (eager, fused Adam) and JAX on the GPU, a large-batch workload, and the
@@ -178,6 +178,8 @@ def run(args, argv=None):
                     measurements += compare.run_workload(
                         w, dtype, here, repeats=repeats, predict=not args.no_predict,
                         log=log, rates=rates)
+                    # A long run that dies later still leaves what it measured.
+                    report.write_partial(measurements, rates.summary(), args.out)
         for dtype in dtypes:  # and once at the end, after the last workload
             rates.sample(dtype, after="end of the workloads")
         rate_summary = rates.summary()

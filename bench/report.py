@@ -11,7 +11,7 @@ import math
 import os
 
 __all__ = ["fmt_time", "fmt_duration", "side_by_side", "summary_lines", "to_markdown",
-           "write_json", "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
+           "write_json", "write_partial", "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
 
 # Top-level keys of results.json (the harness test checks them).
 JSON_KEYS = ("meta", "environment", "libraries", "peak", "gpu_peak", "workloads",
@@ -532,6 +532,14 @@ def write_json(results, path):
         fh.write("\n")
 
 
+def write_partial(measurements, rates, out_dir):
+    """Write ``partial.json`` (the measurements so far and the rate samples) into ``out_dir``;
+    :func:`write_all` removes it when the report is complete."""
+    os.makedirs(out_dir, exist_ok=True)
+    write_json({"measurements": measurements, "rates": rates},
+               os.path.join(out_dir, "partial.json"))
+
+
 def write_png(results, path):
     """Bar chart of fastnet's speedup over each library per workload and dtype.
 
@@ -676,4 +684,7 @@ def write_all(results, out_dir, plot=True):
     with open(paths["md"], "w") as fh:
         fh.write(to_markdown(results))
     write_json(results, paths["json"])
+    partial = os.path.join(out_dir, "partial.json")
+    if os.path.exists(partial):
+        os.remove(partial)
     return paths

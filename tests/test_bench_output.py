@@ -103,6 +103,7 @@ def test_report_names_no_png_that_was_not_written(without_matplotlib):
     out = without_matplotlib[0]
     md = (out / "results.md").read_text()
     assert not (out / "scaling.png").exists() and not (out / "speedup.png").exists()
+    assert not (out / "partial.json").exists()  # written after each workload, gone at the end
     assert "scaling.png" not in md and "speedup.png" not in md
     assert "## How fit time grows" in md and "No plot was written" in md
     assert "matplotlib is not installed" in md  # the note says why
