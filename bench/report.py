@@ -11,7 +11,8 @@ import math
 import os
 
 __all__ = ["fmt_time", "fmt_duration", "side_by_side", "summary_lines", "to_markdown",
-           "write_json", "write_partial", "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
+           "write_json", "write_partial",
+           "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
 
 # Top-level keys of results.json (the harness test checks them).
 JSON_KEYS = ("meta", "environment", "libraries", "peak", "gpu_peak", "workloads",

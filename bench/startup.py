@@ -170,7 +170,7 @@ def first_fit_goals(cold, warm):
     from . import goals as _goals  # (standard library only at the top of this module)
 
     out = {}
-    for which, res, limit, key, words in (
+    for which, res, limit in (
             ("cold", cold, _goals.FIRST_FIT_COLD_S),
             ("warm", warm, _goals.FIRST_FIT_WARM_S)):
         value = None if "error" in res else res.get("first_fit_cpu_s")

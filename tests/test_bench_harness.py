@@ -363,6 +363,19 @@ def test_memory_child_reports_peak_next_to_data_size():
     assert res["rss_growth_bytes"] >= 0
 
 
+def test_first_fit_targets_are_judged_on_cpu_seconds():
+    # Cold: 2.5 s of CPU (met, ≤3 s) though 9 s of wall on a loaded machine; warm: 0.5 s of
+    # CPU (not met, ≤0.3 s) though 0.2 s of wall.  A child that failed is 'not measured'.
+    cold = {"first_fit_s": 9.0, "first_fit_cpu_s": 2.5}
+    warm = {"first_fit_s": 0.2, "first_fit_cpu_s": 0.5}
+    res = startup.first_fit_goals(cold, warm)
+    assert (res["cold"]["status"], res["warm"]["status"]) == ("met", "not met")
+    assert res["cold"]["measured"] == 2.5 and "9.00 s wall" in res["cold"]["measured_text"]
+    assert res["warm"]["text"] == "≤0.3 s beyond the imports (CPU time)"
+    failed = startup.first_fit_goals({"error": "boom"}, warm)
+    assert failed["cold"]["status"] == "not measured"
+
+
 def test_import_time_is_measured_in_a_fresh_process():
     res = startup.run_child(["import"])
     assert "error" not in res, res
