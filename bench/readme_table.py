@@ -44,7 +44,8 @@ def readme_lines(results):
     load = [env.get("load_average_at_start"), meta.get("load_average_at_end")]
     lines = [
         f"`{meta['command']}` on {meta['started'][:10]} ({meta['duration_s']:.0f} s): "
-        f"{env.get('cpu_model')}, {meta.get('threads')} threads for every library, BLAS "
+        f"{env.get('cpu_model')}, {meta.get('threads')} thread"
+        f"{'s' if meta.get('threads') != 1 else ''} for every library, BLAS "
         f"kernel {_blas(env)} (threadpoolctl), `OPENBLAS_CORETYPE` "
         f"{env.get('OPENBLAS_CORETYPE') or 'unset'}; "
         + ", ".join(f"{k} {v}" for k, v in libs.items())

@@ -361,8 +361,8 @@ def _memory_lines(memory):
     lines += _table(["library", "workload", "dtype", "data (X + y)", "tracemalloc peak",
                      "peak RSS growth", "peak RSS"], body)
     method = next((m.get("rss_method") for m in memory if m.get("rss_method")), None)
-    lines += ["", "tracemalloc counts Python and numpy allocations (not Numba's internal ones "
-              "nor PyTorch tensors); peak RSS growth is the process's peak resident memory during "
+    lines += ["", "tracemalloc counts Python and numpy allocations (not Numba's internal ones, "
+              "PyTorch tensors or JAX buffers); peak RSS growth is the process's peak resident memory during "
               f"the fit above its resident memory just before it ({method}): the new pages the "
               "fit touched. The data and the model exist before the fit and are not in it."]
     return lines
@@ -474,7 +474,8 @@ def summary_lines(results, paths):
     load = [(env.get("load_average_at_start") or [None])[0],
             (meta.get("load_average_at_end") or [None])[0]]
     lines = [f"fastnet benchmark ({meta['mode']}): {fmt_duration(meta['duration_s'])} on "
-             f"{env.get('cpu_model')}, {meta.get('threads')} threads, 1-minute load average "
+             f"{env.get('cpu_model')}, {meta.get('threads')} thread"
+             f"{'s' if meta.get('threads') != 1 else ''}, 1-minute load average "
              f"{load[0]} at the start and {load[1]} at the end.",
              "Median times; (N×): how many times longer the other library took than fastnet."]
     rows = results.get("comparisons", [])
