@@ -363,8 +363,9 @@ def _memory_lines(memory):
     method = next((m.get("rss_method") for m in memory if m.get("rss_method")), None)
     lines += ["", "tracemalloc counts Python and numpy allocations (not Numba's internal ones, "
               "PyTorch tensors or JAX buffers); peak RSS growth is the process's peak resident "
-              f"memory during the fit above its resident memory just before it ({method}): the new pages the "
-              "fit touched. The data and the model exist before the fit and are not in it."]
+              f"memory during the fit above its resident memory just before it ({method}): the "
+              "new pages the fit touched. The data and the model exist before the fit and are "
+              "not in it."]
     return lines
 
 
