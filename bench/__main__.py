@@ -1,10 +1,17 @@
-"""``python -m bench``: fastnet next to scikit-learn and PyTorch, one report.
+"""``python -m bench``: fastnet next to scikit-learn, PyTorch and JAX, one report.
 
 Modes (run from the repository root)::
 
-    python -m bench --quick     # ~30 s smoke run: tiny, small, vending in float64
-    python -m bench             # the selection: six workloads, float64 and float32 (< ~5 min)
+    python -m bench --quick     # ~1 min smoke run: tiny, small, vending in float64
+    python -m bench             # the selection: seven workloads, float64 and float32
     python -m bench --full      # everything: + SGD workload, more repeats, memory of 'large'
+    python -m bench --device cuda --quick   # + the GPU columns (sized for ~4 min on the H200)
+
+``--device cuda`` adds fastnet on the GPU (``device="cuda"``), PyTorch on the
+GPU (eager, fused Adam) and JAX on the GPU, a large-batch workload, and the
+cuBLAS GEMM rate sampled through the run; where a piece is missing (no CUDA
+driver, no numba-cuda, a CPU build of torch, JAX without a GPU) it says so at
+the start, names the columns it skips, and the CPU report is still written.
 
 Options narrow or change a run (``--workloads``, ``--dtypes``, ``--libraries``,
 ``--repeats``, ``--threads``, ``--epochs``, ``--no-startup``, ``--no-memory``,
@@ -30,16 +37,17 @@ import warnings
 __all__ = ["MODES", "parse_args", "run", "main"]
 
 # Per mode: repeats of each fit, import-time repeats, first-fit dtypes, memory workloads and
-# libraries (None: all in the run), repeats of the matmul peak.
+# libraries (None: all in the run).
 MODES = {
     "quick": dict(repeats=3, import_repeats=1, first_fit_dtypes=("float64",),
-                  memory_workloads=("small",), memory_libraries=("fastnet",),
-                  peak_repeats=2),
+                  memory_workloads=("small",), memory_libraries=("fastnet",)),
     "default": dict(repeats=3, import_repeats=3, first_fit_dtypes=("float64", "float32"),
-                    memory_workloads=("medium",), memory_libraries=None, peak_repeats=3),
+                    memory_workloads=("medium",), memory_libraries=None),
     "full": dict(repeats=5, import_repeats=5, first_fit_dtypes=("float64", "float32"),
-                 memory_workloads=("medium", "large"), memory_libraries=None, peak_repeats=5),
+                 memory_workloads=("medium", "large"), memory_libraries=None),
 }
+# The cuBLAS product's size: 8192^3 products run ~20 ms each on an H200.
+GPU_PEAK_SIZE = 8192
 
 
 def _csv(text):
@@ -50,8 +58,9 @@ def parse_args(argv=None):
     """The command line of ``python -m bench`` (see the module docstring)."""
     p = argparse.ArgumentParser(
         prog="python -m bench",
-        description="fastnet next to scikit-learn and PyTorch (CPU): fit and predict times, "
-                    "speedups, losses, GFLOP/s against the matmul peak, startup, memory.")
+        description="fastnet next to scikit-learn, PyTorch and JAX (CPU; GPU with --device "
+                    "cuda): fit and predict times, speedups, losses, GFLOP/s against the matmul "
+                    "rate measured in the same run, the stated speed targets, startup, memory.")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true",
                       help="smoke run: tiny, small, vending in float64 (about a minute)")
@@ -64,10 +73,14 @@ def parse_args(argv=None):
                    help="comma-separated workload names (default: the mode's selection)")
     p.add_argument("--dtypes", type=_csv, default=None, help="float64,float32")
     p.add_argument("--libraries", type=_csv, default=None,
-                   help="fastnet,sklearn,torch (default: all importable)")
+                   help="fastnet,sklearn,torch,jax (with --device cuda also fastnet-cuda, "
+                        "torch-cuda, jax-cuda; default: all available)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cuda: add the GPU columns and the cuBLAS rate (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=None,
                    help="override every workload's epochs (smoke tests; goals then do not apply)")
-    p.add_argument("--peak-size", type=int, default=2048, help="matmul size for the peak")
+    p.add_argument("--peak-size", type=int, default=2048,
+                   help="size of the numpy product whose rate is sampled after every round")
     p.add_argument("--no-predict", action="store_true", help="skip the predict timings")
     p.add_argument("--no-startup", action="store_true",
                    help="skip the fresh-process import / first-fit measurements")
@@ -109,15 +122,16 @@ def run(args, argv=None):
     from . import threads as _threads
     from . import workloads as _wl
 
-    log(f"python -m bench ({args.mode}): importing the libraries")
-    from . import compare, env, report, runners, scaling, startup
+    log(f"python -m bench ({args.mode}{', cuda' if args.device == 'cuda' else ''}): "
+        "importing the libraries")
+    from . import compare, env, peaks, report, runners, scaling, startup
 
     settings = MODES[args.mode]
     repeats = args.repeats or settings["repeats"]
     n_threads = args.threads or _threads.available_cores()
     notes = []
 
-    selected, dtypes = _wl.select(args.mode)
+    selected, dtypes = _wl.select(args.mode, args.device)
     if args.workloads:
         selected = [_wl.get(n) for n in args.workloads]
     if args.dtypes:
@@ -127,13 +141,17 @@ def run(args, argv=None):
         notes.append(f"--epochs {args.epochs}: every workload's epochs were overridden; "
                      "the speed goals refer to the standard epochs.")
 
-    wanted = args.libraries or list(runners.LIBRARIES)
-    if "fastnet" not in wanted:
-        wanted = ["fastnet", *wanted]
-    libs, missing = runners.available(wanted)
+    libraries, libs, missing = _libraries(args, runners)
     for lib, reason in missing.items():
-        notes.append(f"{lib}: {reason}; its rows are absent.")
-    libraries = [lib for lib in wanted if lib in libs]
+        notes.append(f"{lib}: {reason}; its columns are absent.")
+    gpu_backend = None
+    if args.device == "cuda":
+        gpu_backend, info = peaks.cublas_backend()
+        if gpu_backend is None:
+            missing["cuBLAS rate"] = info
+            notes.append(f"cuBLAS rate: {info}; no GPU rate, so no '% of cuBLAS' figures.")
+        else:
+            libs[f"{gpu_backend} (cuBLAS rate)"] = info
 
     log(f"measuring {', '.join(w.name for w in selected)} in {', '.join(dtypes)} with "
         + ", ".join(f"{lib} {libs[lib]}" for lib in libraries)
@@ -142,22 +160,36 @@ def run(args, argv=None):
         log(line)
     log(f"writing the report to {args.out}/ at the end")
 
+    rates = peaks.RateLog(args.peak_size, GPU_PEAK_SIZE if gpu_backend else None, gpu_backend)
     with _threads.limit(n_threads) as applied:
-        environment = env.environment(n_threads, include_torch="torch" in libraries)
+        environment = env.environment(n_threads, libraries=libs)
         environment["threads_applied"] = applied
-        peak = {}
-        for dtype in dtypes:
-            log(f"matmul peak {dtype} ({args.peak_size}² numpy product, the reference rate)")
-            peak[dtype] = env.matmul_peak(dtype, args.peak_size, settings["peak_repeats"])
-            log(f"matmul peak {dtype}: {peak[dtype]['gflops']:.1f} GFLOP/s")
         measurements = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             for w in selected:
+                here = [lib for lib in libraries
+                        if w.cpu_libraries is None or lib in w.cpu_libraries
+                        or lib in runners.GPU_LIBRARIES]
+                if len(here) < len(libraries):
+                    notes.append(f"{w.name}: run by {', '.join(here)} only "
+                                 f"({w.description}).")
                 for dtype in dtypes:
                     measurements += compare.run_workload(
-                        w, dtype, libraries, repeats=repeats, predict=not args.no_predict,
-                        log=log)
+                        w, dtype, here, repeats=repeats, predict=not args.no_predict,
+                        log=log, rates=rates)
+                    # A long run that dies later still leaves what it measured.
+                    report.write_partial(measurements, rates.summary(), args.out)
+        for dtype in dtypes:  # and once at the end, after the last workload
+            rates.sample(dtype, after="end of the workloads")
+        rate_summary = rates.summary()
+        rates.release()
+        if rates.gpu_error:
+            notes.append(f"cuBLAS rate: sampling failed ({rates.gpu_error}); the GPU rate "
+                         "covers the samples before the failure only.")
+        for dtype, r in rate_summary["cpu"].items():
+            log(f"matmul rate {dtype}: median {r['median']:.1f} GFLOP/s of {r['n_samples']} "
+                f"samples between the rounds (range {r['min']:.1f}–{r['max']:.1f})")
 
         if args.no_scaling:
             scaling_res = {"skipped": "--no-scaling"}
@@ -186,10 +218,19 @@ def run(args, argv=None):
         memory = [startup.measure_memory(lib, name, "float64", n_threads, log=log)
                   for name in settings["memory_workloads"] for lib in memory_libs]
 
-    if "torch" in libraries:
-        notes.append("torch's Adam adds eps after the bias correction of the second moment "
-                     "(scikit-learn and fastnet before it): updates differ in about the sixth "
-                     "digit; the work is the same. torch shuffles with its own generator.")
+    if any(lib.startswith(("torch", "jax")) for lib in libraries):
+        notes.append("torch's and optax's Adam add eps after the bias correction of the second "
+                     "moment (scikit-learn and fastnet before it): updates differ in about the "
+                     "sixth digit; the work is the same. torch and JAX shuffle with their own "
+                     "generators, so their losses differ from scikit-learn's by the shuffle.")
+    if any(lib.startswith("jax") for lib in libraries):
+        notes.append("JAX: one jitted call per epoch (lax.scan over the mini-batches, optax), "
+                     "data and parameters on the device before the timed region, the compile "
+                     "ahead of time and untimed (its seconds are in the fit table's notes); "
+                     "XLA's CPU thread pool is its own: the thread limit above does not reach "
+                     "it" + (" (here it matches: all cores)." if n_threads ==
+                             _threads.available_cores() else
+                             f", so JAX used all {_threads.available_cores()} cores."))
     results = {
         "meta": {
             "mode": args.mode,
@@ -200,17 +241,22 @@ def run(args, argv=None):
             "repeats": repeats,
             "threads": n_threads,
             "dtypes": list(dtypes),
+            "device": args.device,
         },
         "environment": environment,
         "libraries": libs,
-        "peak": peak,
+        "peak": rate_summary["cpu"],
+        "gpu_peak": rate_summary["cublas"],
         "workloads": {w.name: dict(dataclasses.asdict(w),
                                    layer_units=_wl.layer_units(w),
-                                   estimator_params=_wl.estimator_params(w))
+                                   estimator_params=_wl.estimator_params(w),
+                                   score_metric=_wl.score_metric(w))
                       for w in selected},
         "measurements": measurements,
-        "comparisons": compare.summarize(measurements, peak,
-                                         {w.name: w for w in selected}),
+        "comparisons": compare.summarize(measurements, rate_summary,
+                                         {w.name: w for w in selected},
+                                         gpu=args.device == "cuda",
+                                         goals_apply=not args.epochs),
         "startup": startup_res,
         "memory": memory,
         "scaling": scaling_res,
@@ -221,6 +267,38 @@ def run(args, argv=None):
     results["meta"]["duration_s"] = time.perf_counter() - started
     paths = report.write_all(results, args.out, plot=not args.no_plot)
     return results, paths
+
+
+def _libraries(args, runners):
+    """The libraries of this run, their versions, and why the others can't run.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    runners : module
+        :mod:`bench.runners`.
+
+    Returns
+    -------
+    libraries : list of str
+        Those that run, fastnet first.
+    versions : dict
+        library -> version (or a description) of those.
+    missing : dict
+        library -> reason, for the wanted ones that can't run here.
+    """
+    default = list(runners.CPU_LIBRARIES)
+    if args.device == "cuda":
+        default += runners.GPU_LIBRARIES
+    wanted = args.libraries or default
+    unknown = [lib for lib in wanted if lib not in runners.RUNNERS]
+    if unknown:
+        raise SystemExit(f"python -m bench: unknown libraries {', '.join(unknown)}; "
+                         f"known: {', '.join(runners.RUNNERS)}")
+    if "fastnet" not in wanted:
+        wanted = ["fastnet", *wanted]
+    libs, missing = runners.available(wanted)
+    return [lib for lib in wanted if lib in libs], libs, missing
 
 
 def _skipped(args, missing):
@@ -236,10 +314,13 @@ def _skipped(args, missing):
     -------
     list of str
     """
+    hints = {"torch": " (pip install torch==2.13.0, the CPU wheel, adds them)",
+             "jax": " (pip install jax optax adds them)"}
     lines = []
     for lib, reason in missing.items():
-        hint = " (pip install torch adds them)" if lib == "torch" else ""
-        lines.append(f"skipping the {lib} columns: {reason}{hint}")
+        what = "the GPU GEMM rate ('% of cuBLAS')" if lib == "cuBLAS rate" else \
+            f"the {lib} columns"
+        lines.append(f"skipping {what}: {reason}{hints.get(lib, '')}")
     if args.no_plot:
         lines.append("skipping the PNG plots: --no-plot")
     elif importlib.util.find_spec("matplotlib") is None:

@@ -123,7 +123,7 @@ def main(argv=None):
 
     import dask
 
-    lib = dict(versions(include_torch=False), dask=dask.__version__,
+    lib = dict(versions(include=()), dask=dask.__version__,
                distributed=distributed.__version__)
     print(f"# fastnet.dask: one L-BFGS evaluation (loss + gradient), float64, network "
           f"[{N_FEATURES}, {HIDDEN}, 1] tanh ({n_params} parameters)")

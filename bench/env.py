@@ -6,21 +6,23 @@ numpy and scipy (``internal_api``, ``architecture``, ``num_threads``) and
 ``OPENBLAS_CORETYPE`` -- the machines here may set it to ``Haswell``, which
 roughly halves matmul speed on newer CPUs.  It is recorded, never changed.
 
-:func:`matmul_peak` measures the reference rate the achieved GFLOP/s are
-compared against: a large numpy matmul in the same process, dtype and thread
-count.
+The reference matmul rates are sampled through a run by :mod:`bench.peaks`.
 """
 
+import importlib.metadata
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
 from .threads import available_cores
 
-__all__ = ["cpu_model", "versions", "blas_info", "load_average", "environment", "matmul_peak"]
+__all__ = ["cpu_model", "versions", "blas_info", "load_average", "environment"]
+
+# Optional peers whose versions a report names when they took part (distribution names).
+_OPTIONAL = {"torch": ("torch",), "jax": ("jax", "jaxlib", "optax"),
+             "cupy": ("cupy-cuda13x", "cupy-cuda12x", "cupy"), "numba-cuda": ("numba-cuda",)}
 
 
 def cpu_model():
@@ -35,13 +37,19 @@ def cpu_model():
     return platform.processor() or platform.machine() or "unknown"
 
 
-def versions(include_torch=True):
-    """Versions of python and the libraries in the comparison (torch only when importable).
+def versions(include=("torch",)):
+    """Versions of python, the core libraries and the optional ones named in ``include``.
+
+    Parameters
+    ----------
+    include : sequence of str, default=('torch',)
+        Keys of the optional peers ('torch', 'jax', 'cupy', 'numba-cuda'); each
+        is reported when installed (its package metadata; nothing is imported).
 
     Returns
     -------
     dict
-        name -> version string; a library that does not import is absent.
+        name -> version string; a library that is not installed is absent.
     """
     import numba
     import scipy
@@ -63,13 +71,12 @@ def versions(include_torch=True):
         out["threadpoolctl"] = threadpoolctl.__version__
     except ImportError:  # pragma: no cover - a scikit-learn dependency
         pass
-    if include_torch:
-        try:
-            import torch
-
-            out["torch"] = torch.__version__
-        except ImportError:
-            pass
+    for key in include:
+        for dist in _OPTIONAL.get(key, ()):
+            try:
+                out[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                continue
     return out
 
 
@@ -129,20 +136,24 @@ def load_average():
         return None
 
 
-def environment(threads, include_torch=True):
+def environment(threads, libraries=("torch",)):
     """Everything a report's numbers depend on.
 
     Parameters
     ----------
     threads : int
         The thread count every library ran with.
-    include_torch : bool, default=True
-        Report torch's version when it imports.
+    libraries : iterable of str, default=('torch',)
+        The run's libraries (e.g. 'torch', 'jax-cuda'): the optional ones
+        among them get their versions reported.
 
     Returns
     -------
     dict
     """
+    include = {lib.split("-")[0] for lib in libraries}
+    if any(lib.endswith("-cuda") for lib in libraries):
+        include |= {"cupy", "numba-cuda"}
     return {
         "cpu_model": cpu_model(),
         "machine": platform.machine(),
@@ -150,41 +161,10 @@ def environment(threads, include_torch=True):
         "logical_cpus": os.cpu_count(),
         "available_cores": available_cores(),
         "threads_used": int(threads),
-        "versions": versions(include_torch),
+        "versions": versions(sorted(include)),
         "blas": blas_info(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "load_average_at_start": load_average(),
         "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR"),
         "python_executable": sys.executable,
     }
-
-
-def matmul_peak(dtype="float64", n=2048, repeats=3):
-    """This machine's matmul rate: best of ``repeats`` ``(n, n) @ (n, n)`` products.
-
-    Run it inside :func:`bench.threads.limit` so it uses the comparison's
-    thread count.
-
-    Parameters
-    ----------
-    dtype : {'float64', 'float32'}
-    n : int, default=2048
-    repeats : int, default=3
-
-    Returns
-    -------
-    dict
-        ``gflops`` (best), ``n``, ``dtype``, ``times_s``.
-    """
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(dtype)
-    b = rng.standard_normal((n, n)).astype(dtype)
-    out = np.empty((n, n), dtype=dtype)
-    np.matmul(a, b, out=out)  # warm-up: thread pool start, page faults
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        times.append(time.perf_counter() - start)
-    return {"dtype": str(np.dtype(dtype)), "n": n, "times_s": times,
-            "gflops": 2.0 * n ** 3 / min(times) / 1e9}

@@ -11,13 +11,17 @@ import math
 import os
 
 __all__ = ["fmt_time", "fmt_duration", "side_by_side", "summary_lines", "to_markdown",
-           "write_json", "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
+           "write_json", "write_partial",
+           "write_png", "write_scaling_png", "write_all", "JSON_KEYS"]
 
 # Top-level keys of results.json (the harness test checks them).
-JSON_KEYS = ("meta", "environment", "libraries", "peak", "workloads", "measurements",
-             "comparisons", "startup", "memory", "scaling", "notes")
+JSON_KEYS = ("meta", "environment", "libraries", "peak", "gpu_peak", "workloads",
+             "measurements", "comparisons", "startup", "memory", "scaling", "notes")
 
-_OTHERS = ("sklearn", "torch")
+# fastnet's CPU peers (the fit table's ratio columns, the PNG's bars) and its GPU ones.
+_OTHERS = ("sklearn", "torch", "jax")
+_GPU = ("fastnet-cuda", "torch-cuda", "jax-cuda")
+_GPU_PEERS = ("torch-cuda", "jax-cuda", "fastnet")
 
 
 def fmt_time(seconds):
@@ -90,11 +94,19 @@ def _speedup(value):
     return "—" if value is None else f"{value:.1f}×" if value < 100 else f"{value:.0f}×"
 
 
-def _goal_cell(row):
-    if not row.get("goal_text"):
-        return ""
-    mark = {True: "met", False: "not met", None: "?"}[row.get("goal_met")]
-    return f"{row['goal_text']}: {mark}"
+def _goal_cell(row, gpu=False):
+    """The goals of a row in brief: '≥25× sklearn: not met; ≥5× jax: met'."""
+    parts = [f"{g['text']}: {g['status']}" for g in row.get("goals", [])
+             if g["goal"].get("of", "fastnet").endswith("-cuda") == gpu]
+    return "; ".join(parts)
+
+
+def _rate_cell(fraction, rate):
+    """'72% (65–80%)': a fraction of the run's median rate and of its range."""
+    if fraction is None or not rate:
+        return "—"
+    g = fraction * rate["median"]
+    return f"{fraction:.0%} ({g / rate['max']:.0%}–{g / rate['min']:.0%})"
 
 
 def _table(header, rows):
@@ -103,7 +115,24 @@ def _table(header, rows):
     return lines
 
 
-def _environment_lines(env, peak):
+def _rates_lines(rates, what, where):
+    """The table of a run's sampled matmul rates (median, range, spread, samples)."""
+    if not rates:
+        return [f"No {what} rate was measured."]
+    backend = next(iter(rates.values())).get("backend") or ""
+    threads = ", the comparison's threads" if where == "the CPU" else ""
+    lines = [f"Matmul rate of {where} ({what}{', via ' + backend if backend else ''}{threads}), "
+             "sampled after every round of fits and once at the end; the "
+             "'% of rate' columns use the median, the range in brackets the slowest and "
+             "fastest samples:", ""]
+    lines += _table(["dtype", "size", "median GFLOP/s", "range", "spread", "samples"],
+                    [[d, f"{r['n']}²", f"{r['median']:.1f}", f"{r['min']:.1f}–{r['max']:.1f}",
+                      f"{r['spread']:.0%}" if r.get("spread") is not None else "—",
+                      r["n_samples"]] for d, r in rates.items()])
+    return lines
+
+
+def _environment_lines(env, peak, gpu_peak=None):
     v = env.get("versions", {})
     lines = [
         "## Environment",
@@ -111,7 +140,7 @@ def _environment_lines(env, peak):
         f"- CPU: {env.get('cpu_model')} ({env.get('machine')}); logical CPUs "
         f"{env.get('logical_cpus')}, available to this process {env.get('available_cores')}; "
         f"**threads used by every library: {env.get('threads_used')}** (BLAS via threadpoolctl, "
-        "numba.set_num_threads, torch.set_num_threads)",
+        "numba.set_num_threads, torch.set_num_threads; JAX's XLA pool is not limited)",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- OPENBLAS_CORETYPE: "
         + (f"`{env['OPENBLAS_CORETYPE']}` (forces OpenBLAS's kernel; recorded, not changed)"
@@ -131,63 +160,144 @@ def _environment_lines(env, peak):
           p.get("internal_api"), p.get("architecture"), p.get("num_threads"), p.get("version")]
          for p in env.get("blas", [])],
     )
-    if peak:
-        lines += ["", "Matmul peak of this machine (numpy, same threads, best of "
-                  f"{len(next(iter(peak.values()))['times_s'])}):", ""]
-        lines += _table(["dtype", "size", "GFLOP/s"],
-                        [[d, f"{p['n']}²", f"{p['gflops']:.1f}"] for d, p in peak.items()])
+    lines += [""] + _rates_lines(peak, "numpy matmul", "the CPU")
+    if gpu_peak:
+        lines += [""] + _rates_lines(gpu_peak, "cuBLAS GEMM", "the GPU")
     return lines
 
 
-def _fit_lines(rows, libraries, repeats):
-    others = [lib for lib in _OTHERS if lib in libraries]
-    header = (["workload", "dtype"] + [f"{lib} (s)" for lib in libraries]
+def _loss_check_cell(row):
+    check = row.get("loss_check") or {}
+    if not check.get("reference"):
+        return "—"
+    if check["outliers"]:
+        return "differs: " + ", ".join(f"{lib} {check['ratios'][lib]:.3g}×"
+                                       for lib in check["outliers"])
+    spread = [abs(r - 1) for r in check["ratios"].values()]
+    return f"within {max(spread, default=0):.1%} of {check['reference']}"
+
+
+def _fit_lines(rows, libraries, repeats, rates):
+    libs = [lib for lib in libraries if lib not in _GPU]
+    others = [lib for lib in _OTHERS if lib in libs]
+    header = (["workload", "dtype"] + [f"{lib} (s)" for lib in libs]
               + [f"× vs {lib}" for lib in others]
-              + [f"loss {lib}" for lib in libraries]
-              + ["fastnet GFLOP/s", "% of peak", "goal"])
+              + [f"loss {lib}" for lib in libs]
+              + ["losses agree?", "fastnet GFLOP/s", "% of matmul rate", "goals"])
     body = []
     for r in rows:
         body.append(
             [r["workload"], r["dtype"]]
-            + [_fmt(r["median_s"].get(lib), ".4f") for lib in libraries]
+            + [_fmt(r["median_s"].get(lib), ".4f") for lib in libs]
             + [_speedup(r["speedup"].get(lib)) for lib in others]
-            + [_fmt(r["loss"].get(lib), ".6g") for lib in libraries]
-            + [_fmt(r["gflops"], ".2f"),
-               _fmt(None if r["fraction_of_peak"] is None else 100 * r["fraction_of_peak"], ".1f"),
-               _goal_cell(r)]
+            + [_fmt(r["loss"].get(lib), ".6g") for lib in libs]
+            + [_loss_check_cell(r), _fmt(r["gflops"], ".2f"),
+               _rate_cell(r["fraction_of_peak"], (rates or {}).get(r["dtype"])), _goal_cell(r)]
         )
-    return [f"## Fit: median of {repeats} timed fits, fixed epochs", ""] + _table(header, body)
+    lines = [f"## Fit: median of {repeats} timed fits, fixed epochs", "",
+             "× vs X: X's median time over fastnet's. 'losses agree?': every library's final "
+             "training loss within 10% of scikit-learn's (same problem, same start; torch and "
+             "JAX shuffle with their own generators). '% of matmul rate': fastnet's GFLOP/s "
+             "over the median numpy matmul rate of this run (Environment), in brackets over "
+             "its fastest and slowest samples.", ""]
+    lines += _table(header, body)
+    compiled = [(r["workload"], r["dtype"], lib, t) for r in rows
+                for lib, t in (r.get("compile_s") or {}).items()]
+    if compiled:
+        lines += ["", "Compiled ahead of the timed region (JAX's jit of one epoch, first "
+                  "prepare; not in the times above): "
+                  + ", ".join(f"{w} {d} {lib} {fmt_time(t)}" for w, d, lib, t in compiled) + "."]
+    return lines
 
 
-def _predict_lines(rows, libraries):
-    others = [lib for lib in _OTHERS if lib in libraries]
-    header = (["workload", "dtype", "rows"] + list(libraries)
+def _gpu_lines(rows, libraries, repeats, rates):
+    libs = [lib for lib in _GPU if lib in libraries]
+    if not libs:
+        return []
+    peers = [lib for lib in _GPU_PEERS if lib in libraries]
+    header = (["workload", "dtype", "fastnet CPU (s)"] + [f"{lib} (s)" for lib in libs]
+              + [f"fastnet-cuda × vs {lib}" for lib in peers]
+              + [f"loss {lib}" for lib in libs]
+              + ["fastnet-cuda GFLOP/s", "% of cuBLAS rate", "GPU goals"])
+    body = []
+    for r in rows:
+        body.append(
+            [r["workload"], r["dtype"], _fmt(r["median_s"].get("fastnet"), ".4f")]
+            + [_fmt(r["median_s"].get(lib), ".4f") for lib in libs]
+            + [_speedup(r["gpu_speedup"].get(lib)) for lib in peers]
+            + [_fmt(r["loss"].get(lib), ".6g") for lib in libs]
+            + [_fmt(r["gflops_by_library"].get("fastnet-cuda"), ".1f"),
+               _rate_cell(r.get("cuda_fraction_of_cublas"), (rates or {}).get(r["dtype"])),
+               _goal_cell(r, gpu=True)])
+    return ([f"## GPU fit: median of {repeats} timed fits (every fit waits for the device)", "",
+             "fastnet-cuda × vs X: X's median time over fastnet-cuda's (fastnet: fastnet on "
+             "the CPU of the same machine). '% of cuBLAS rate': fastnet-cuda's GFLOP/s over "
+             "the median cuBLAS GEMM rate sampled in this run (Environment).", ""]
+            + _table(header, body))
+
+
+def _predict_lines(rows, libraries, rates):
+    libs = list(libraries)
+    others = [lib for lib in _OTHERS if lib in libs]
+    header = (["workload", "dtype", "rows"] + libs
               + [f"× vs {lib}" for lib in others]
-              + ["fastnet GFLOP/s", "% of peak", "goal"])
+              + ["fastnet GFLOP/s", "% of matmul rate", "goal"])
     body = []
     for r in rows:
         body.append(
             [r["workload"], r["dtype"], r["rows"]]
-            + [fmt_time(r["median_s"].get(lib)) for lib in libraries]
+            + [fmt_time(r["median_s"].get(lib)) for lib in libs]
             + [_speedup(r["speedup"].get(lib)) for lib in others]
             + [_fmt(r["gflops"], ".2f"),
-               _fmt(None if r["fraction_of_peak"] is None else 100 * r["fraction_of_peak"], ".1f"),
-               _goal_cell(r)]
+               _rate_cell(r["fraction_of_peak"], (rates or {}).get(r["dtype"])), _goal_cell(r)]
         )
-    return (["## Predict through the estimator: median time per call", ""]
+    return (["## Predict: median time per call", "",
+             "fastnet and scikit-learn through the estimator's predict (validation included), "
+             "torch through its module, JAX through its jitted forward pass (compiled per input "
+             "shape before timing); each returns a NumPy array. The libraries take turns "
+             "within each timed sample.", ""]
             + _table(header, body))
+
+
+def _goals_lines(rows, startup):
+    """Every stated target this run measured, one line each, with its verdict."""
+    body = []
+    for r in rows:
+        what = "fit" if r["op"] == "fit" else f"predict {r['rows']} row{'s' * (r['rows'] > 1)}"
+        for g in r.get("goals", []):
+            body.append([r["workload"], r["dtype"], what, g["text"], g["measured_text"],
+                         g["status"]])
+    for ff in (startup or {}).get("first_fit", []) if isinstance(startup, dict) else []:
+        for which in ("cold", "warm"):
+            goal = (ff.get("goals") or {}).get(which)
+            if goal:
+                body.append([ff["workload"], ff["dtype"], f"first fit, {which} Numba cache",
+                             goal["text"], goal["measured_text"], goal["status"]])
+    if not body:
+        return []
+    counts = {}
+    for line in body:
+        counts[line[-1]] = counts.get(line[-1], 0) + 1
+    lines = ["## Speed targets", "",
+             "The targets README.md states (section 'Measured speed', table 'Targets'; from "
+             "issues 15 and 11 and DESIGN.md), judged on this run: "
+             + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ". "
+             "'borderline': the target lies inside the range this run measured (the rounds' "
+             "ratios, or the matmul rate's spread), so another run may land on either side; "
+             "'invalid': above 100% of a rate whose measurement was disturbed; 'not measured': "
+             "a library or rate this run lacks. Reported, never asserted.", ""]
+    return lines + _table(["workload", "dtype", "what", "target", "measured", "status"], body)
 
 
 def _quality_lines(rows, libraries, workloads):
     body = []
     for r in rows:
-        task = (workloads.get(r["workload"]) or {}).get("task")
-        metric = "test accuracy" if task == "classification" else "held-out R²"
+        metric = (workloads.get(r["workload"]) or {}).get("score_metric", "score")
         body.append([r["workload"], r["dtype"], metric]
                     + [_fmt(r["score"].get(lib), ".4f") for lib in libraries])
     return (["## Quality after the last timed fit", "",
-             "The training loss is in the fit table; here the score of each fitted model "
-             "(the vending machine has no held-out rows: its training rows).", ""]
+             "The training loss is in the fit table; here the score of each fitted model, on "
+             "held-out rows where the workload has them (the metric column says which).", ""]
             + _table(["workload", "dtype", "metric"] + list(libraries), body))
 
 
@@ -211,15 +321,16 @@ def _startup_lines(startup):
             if "error" in res:
                 body.append([f"first fit {label}, {words}", f"error: {res['error'][:200]}"])
                 continue
-            goal = ""
-            if which == "warm" and ff.get("goal_met") is not None:
-                goal = (f"; goal ≤{ff['goal_s']:g} s beyond imports: "
-                        + ("met" if ff["goal_met"] else "not met"))
+            g = (ff.get("goals") or {}).get(which)
+            goal = f"; target {g['text']}: {g['status']}" if g else ""
+            cpu = res.get("first_fit_cpu_s")
             body.append([
                 f"first fit {label}, {words}",
-                f"{fmt_time(res['first_fit_s'])} after the imports (steady fit "
-                f"{fmt_time(res['steady_fit_s'])}, so {fmt_time(res['first_fit_overhead_s'])} "
-                f"extra; import {fmt_time(res['import_s'])}){goal}",
+                f"{fmt_time(res['first_fit_s'])} after the imports"
+                + (f", {fmt_time(cpu)} CPU" if cpu is not None else "")
+                + f" (steady fit {fmt_time(res['steady_fit_s'])}, so "
+                f"{fmt_time(res['first_fit_overhead_s'])} extra; import "
+                f"{fmt_time(res['import_s'])}){goal}",
             ])
             body.append([
                 f"first 1-row predict {label}, {words}",
@@ -228,7 +339,8 @@ def _startup_lines(startup):
     lines = ["## Startup (fresh processes)", ""] + _table(["measurement", "time"], body)
     lines += ["", "Each first fit runs in a new process with `NUMBA_CACHE_DIR` at a new, empty "
               "directory (cold: fastnet's kernels compile) and then again with the same directory "
-              "(warm: they load from the cache). The goal applies to the warm case."]
+              "(warm: they load from the cache). Both targets are judged on the first fit's "
+              "CPU seconds (wall seconds beside them: other processes inflate those)."]
     return lines
 
 
@@ -249,9 +361,11 @@ def _memory_lines(memory):
     lines += _table(["library", "workload", "dtype", "data (X + y)", "tracemalloc peak",
                      "peak RSS growth", "peak RSS"], body)
     method = next((m.get("rss_method") for m in memory if m.get("rss_method")), None)
-    lines += ["", "tracemalloc counts Python and numpy allocations (not Numba's internal ones "
-              "nor PyTorch tensors); peak RSS growth is the process's peak resident memory during "
-              f"the fit above its resident memory before it ({method})."]
+    lines += ["", "tracemalloc counts Python and numpy allocations (not Numba's internal ones, "
+              "PyTorch tensors or JAX buffers); peak RSS growth is the process's peak resident "
+              f"memory during the fit above its resident memory just before it ({method}): the "
+              "new pages the fit touched. The data and the model exist before the fit and are "
+              "not in it."]
     return lines
 
 
@@ -272,32 +386,41 @@ def to_markdown(results):
     rows = results["comparisons"]
     fit_rows = [r for r in rows if r["op"] == "fit"]
     pred_rows = [r for r in rows if r["op"] == "predict"]
+    rates, gpu_rates = results.get("peak") or {}, results.get("gpu_peak") or {}
+    device = meta.get("device", "cpu")
     lines = [
-        f"# fastnet benchmark ({meta['mode']})",
+        f"# fastnet benchmark ({meta['mode']}{', ' + device if device != 'cpu' else ''})",
         "",
         f"`{meta['command']}` — {meta['started']}, {meta['duration_s']:.0f} s, "
         f"libraries: {', '.join(f'{k} {v}' for k, v in results['libraries'].items())}.",
         "",
         "Every library trains the same architecture with the same hyperparameters, initial "
         "weights (scikit-learn's draw), batch size, dtype, threads and fixed number of epochs "
-        "(tol=0, no early stopping); JIT warm-up is outside the timed region; speedups are "
-        "(other library's median time) / (fastnet's), measured in this run. GFLOP/s count "
-        "6·n·Σ fan_in·fan_out per epoch for training, 2·n·Σ for predict; '% of peak' compares "
-        "with the matmul peak below, same dtype. Goals are fastnet's speed targets (set in "
-        "`bench/workloads.py`, `bench/compare.py` and `bench/startup.py`): reported, never "
-        "asserted.",
+        "(tol=0, no early stopping); JIT compilation and warm-up are outside the timed region; "
+        "the libraries take turns in every round; speedups are (other library's median time) / "
+        "(fastnet's), measured in this run. GFLOP/s count 6·n·Σ fan_in·fan_out per epoch for "
+        "training, 2·n·Σ for predict; '% of matmul rate' compares with the same-dtype numpy "
+        "matmul rate sampled after every round of this run (median; its spread is in "
+        "Environment). The goal columns and 'Speed targets' cite the targets README.md states "
+        "(Measured speed → Targets): reported, never asserted.",
         "",
     ]
-    lines += _fit_lines(fit_rows, libraries, meta.get("repeats")) + [""]
+    lines += _fit_lines(fit_rows, libraries, meta.get("repeats"), rates) + [""]
+    gpu = _gpu_lines(fit_rows, libraries, meta.get("repeats"), gpu_rates)
+    if gpu:
+        lines += gpu + [""]
     if pred_rows:
-        lines += _predict_lines(pred_rows, libraries) + [""]
+        lines += _predict_lines(pred_rows, libraries, rates) + [""]
+    goals = _goals_lines(rows, results.get("startup"))
+    if goals:
+        lines += goals + [""]
     lines += _quality_lines(fit_rows, libraries, results.get("workloads", {})) + [""]
     lines += _startup_lines(results.get("startup")) + [""]
     lines += _memory_lines(results.get("memory")) + [""]
     lines += _scaling_lines(results.get("scaling"),
                             (meta.get("files") or {}).get("scaling_png")) + [""]
     env = dict(results["environment"], load_average_at_end=meta.get("load_average_at_end"))
-    lines += _environment_lines(env, results.get("peak")) + [""]
+    lines += _environment_lines(env, rates, gpu_rates) + [""]
     if results.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)
@@ -352,7 +475,8 @@ def summary_lines(results, paths):
     load = [(env.get("load_average_at_start") or [None])[0],
             (meta.get("load_average_at_end") or [None])[0]]
     lines = [f"fastnet benchmark ({meta['mode']}): {fmt_duration(meta['duration_s'])} on "
-             f"{env.get('cpu_model')}, {meta.get('threads')} threads, 1-minute load average "
+             f"{env.get('cpu_model')}, {meta.get('threads')} thread"
+             f"{'s' if meta.get('threads') != 1 else ''}, 1-minute load average "
              f"{load[0]} at the start and {load[1]} at the end.",
              "Median times; (N×): how many times longer the other library took than fastnet."]
     rows = results.get("comparisons", [])
@@ -375,19 +499,29 @@ def summary_lines(results, paths):
                      + "; ".join(f"{ff['workload']} {ff['dtype']} "
                                  f"{fmt_time(ff['warm']['first_fit_s'])} with a warm Numba "
                                  f"cache, {fmt_time(ff['cold']['first_fit_s'])} cold"
-                                 for ff in first) + ".")
-    goals = [r["goal_met"] for r in rows if r.get("goal_met") is not None]
-    goals += [ff["goal_met"] for ff in first if ff.get("goal_met") is not None]
-    if goals:
-        lines.append(f"Speed goals met: {sum(goals)} of {len(goals)} (the report's goal "
-                     "columns say which).")
+                                 + _cpu_words(ff) for ff in first) + ".")
+    statuses = [g["status"] for r in rows for g in r.get("goals", [])]
+    statuses += [g["status"] for ff in first for g in (ff.get("goals") or {}).values()]
+    if statuses:
+        counts = {k: statuses.count(k) for k in sorted(set(statuses))}
+        lines.append("Speed targets (README): " + ", ".join(f"{n} {k}" for k, n in
+                                                            counts.items())
+                     + " (the report's 'Speed targets' table says which).")
     skipped = [n for n in results.get("notes", [])
-               if "absent" in n or "PNG" in n or n.startswith("--")]
+               if "absent" in n or "PNG" in n or n.startswith("--") or "no GPU rate" in n]
     lines += [f"Note: {n}" for n in skipped]
     written = [os.path.basename(p) for k, p in paths.items() if p and k != "md"]
     lines.append(f"Report: {paths['md']}" + (f" (beside it: {', '.join(written)})"
                                              if written else ""))
     return lines
+
+
+def _cpu_words(ff):
+    """' (CPU 0.42 s warm, 13.6 s cold)' for a first-fit result that has CPU times."""
+    warm, cold = ff["warm"].get("first_fit_cpu_s"), ff["cold"].get("first_fit_cpu_s")
+    if warm is None or cold is None:
+        return ""
+    return f" (CPU {fmt_time(warm)} warm, {fmt_time(cold)} cold)"
 
 
 def _jsonable(obj):
@@ -407,6 +541,14 @@ def write_json(results, path):
     with open(path, "w") as fh:
         json.dump(_jsonable(results), fh, indent=2)
         fh.write("\n")
+
+
+def write_partial(measurements, rates, out_dir):
+    """Write ``partial.json`` (the measurements so far and the rate samples) into ``out_dir``;
+    :func:`write_all` removes it when the report is complete."""
+    os.makedirs(out_dir, exist_ok=True)
+    write_json({"measurements": measurements, "rates": rates},
+               os.path.join(out_dir, "partial.json"))
 
 
 def write_png(results, path):
@@ -553,4 +695,7 @@ def write_all(results, out_dir, plot=True):
     with open(paths["md"], "w") as fh:
         fh.write(to_markdown(results))
     write_json(results, paths["json"])
+    partial = os.path.join(out_dir, "partial.json")
+    if os.path.exists(partial):
+        os.remove(partial)
     return paths

@@ -1,4 +1,5 @@
-"""One runner per library: the same workload trained and served by fastnet, scikit-learn, PyTorch.
+"""One runner per library: the same workload trained and served by fastnet, scikit-learn, PyTorch,
+JAX -- on the CPU, and (``--device cuda``) fastnet, PyTorch and JAX on the GPU.
 
 Every runner has the same small interface, so the comparison code and the
 pytest-benchmark suite treat the libraries alike:
@@ -18,6 +19,11 @@ pytest-benchmark suite treat the libraries alike:
     kernels (or loads them from Numba's cache) and starts every library's
     thread pools outside the timed region.
 
+Library keys: ``fastnet``, ``sklearn``, ``torch``, ``jax`` (CPU) and
+``fastnet-cuda``, ``torch-cuda``, ``jax-cuda`` (GPU).  A GPU runner's ``fit``
+and ``predict`` return only after the device has finished (``torch.cuda.synchronize``,
+``numba.cuda.synchronize``, ``block_until_ready``).
+
 Hyperparameters come only from :mod:`bench.workloads`.
 """
 
@@ -32,8 +38,12 @@ __all__ = [
     "FastnetRunner",
     "SklearnRunner",
     "TorchRunner",
+    "FastnetCudaRunner",
+    "TorchCudaRunner",
     "RUNNERS",
     "LIBRARIES",
+    "CPU_LIBRARIES",
+    "GPU_LIBRARIES",
     "available",
     "sklearn_init",
 ]
@@ -49,6 +59,7 @@ class Runner:
     """
 
     library = None
+    device = "cpu"
 
     def __init__(self, workload, data):
         self.workload = workload
@@ -162,6 +173,66 @@ class FastnetRunner(_EstimatorRunner):
         return MLPRegressor, MLPClassifier
 
 
+def _numba_cuda_problem():
+    """Why Numba can't reach a GPU here (None when it can)."""
+    import importlib.util
+
+    if importlib.util.find_spec("numba_cuda") is None:
+        return "numba-cuda is not installed (pip install \"fastnet[cuda]\")"
+    try:
+        from numba import cuda
+
+        if not cuda.is_available():
+            return ("numba-cuda finds no usable CUDA driver or GPU "
+                    "(numba.cuda.is_available() is False)")
+    except Exception as exc:  # a broken driver install raises here rather than answering
+        return f"numba.cuda not usable ({type(exc).__name__}: {exc})"
+    return None
+
+
+class FastnetCudaRunner(FastnetRunner):
+    """fastnet's estimators with ``device="cuda"``; ``fit`` ends with ``cuda.synchronize()``."""
+
+    library = "fastnet-cuda"
+    device = "cuda"
+
+    @classmethod
+    def available(cls):
+        import fastnet
+
+        if "device" not in fastnet.MLPRegressor().get_params():
+            return False, "this fastnet's estimators take no device parameter"
+        problem = _numba_cuda_problem()
+        if problem:
+            return False, problem
+        try:  # the estimator may still refuse (e.g. no CUDA network in this checkout)
+            from sklearn.exceptions import ConvergenceWarning
+
+            X = np.random.default_rng(0).standard_normal((20, 3))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fastnet.MLPRegressor((4,), max_iter=1, device="cuda").fit(X, X[:, 0])
+        except Exception as exc:
+            return False, f"MLPRegressor(device='cuda') failed a 20-row fit ({exc})"
+        return True, fastnet.__version__
+
+    def make_estimator(self):
+        return super().make_estimator().set_params(device="cuda")
+
+    def fit(self):
+        from numba import cuda
+
+        super().fit()
+        cuda.synchronize()
+
+    def predict(self, X):
+        from numba import cuda
+
+        out = super().predict(X)
+        cuda.synchronize()
+        return out
+
+
 class SklearnRunner(_EstimatorRunner):
     """``sklearn.neural_network.MLPRegressor`` / ``MLPClassifier``."""
 
@@ -225,6 +296,8 @@ class TorchRunner(Runner):
     """
 
     library = "torch"
+    # The optimizer's extra arguments (the CUDA runner asks for the fused kernel).
+    adam_options = {}
 
     @classmethod
     def available(cls):
@@ -256,7 +329,9 @@ class TorchRunner(Runner):
             layers.append(linear)
             if i < len(coefs) - 1:
                 layers.append(activations[cfg["activation"]]())
-        self.model = nn.Sequential(*layers)
+        dev = torch.device(self.device)
+        self.model = nn.Sequential(*layers).to(dev)
+        linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.weights = [lin.weight for lin in linears]
         groups = [
             {"params": self.weights,
@@ -265,11 +340,11 @@ class TorchRunner(Runner):
         ]
         if cfg["optimizer"] == "adam":
             self.optimizer = torch.optim.Adam(groups, lr=cfg["lr"], betas=cfg["betas"],
-                                              eps=cfg["eps"])
+                                              eps=cfg["eps"], **self.adam_options)
         else:
             self.optimizer = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"],
                                              nesterov=cfg["nesterov"])
-        self.X_t = torch.from_numpy(d.X)
+        self.X_t = torch.from_numpy(d.X).to(dev)
         if w.task == "classification":
             self.classes = np.unique(d.y)
             index = np.searchsorted(self.classes, d.y)
@@ -279,7 +354,9 @@ class TorchRunner(Runner):
                 self.Y_t = torch.from_numpy(index.astype(np.int64))
         else:
             self.Y_t = torch.from_numpy(np.ascontiguousarray(d.y.reshape(-1, 1)))
-        self.generator = torch.Generator().manual_seed(cfg["seed"])
+        self.Y_t = self.Y_t.to(dev)
+        self.generator = torch.Generator(device=dev).manual_seed(cfg["seed"])
+        self._sync()
         self.loss = None
         self.n_iter = 0
 
@@ -307,9 +384,10 @@ class TorchRunner(Runner):
         total = None
         for epoch in range(epochs):
             last = epoch == epochs - 1
-            order = torch.randperm(n, generator=self.generator) if cfg["shuffle"] else None
+            order = (torch.randperm(n, generator=self.generator, device=X.device)
+                     if cfg["shuffle"] else None)
             if last:
-                total = torch.zeros((), dtype=torch.float64)
+                total = torch.zeros((), dtype=torch.float64, device=X.device)
             for start in range(0, n, batch):
                 stop = min(start + batch, n)
                 blen = stop - start
@@ -330,13 +408,22 @@ class TorchRunner(Runner):
                 loss.backward()
                 opt.step()
             self.n_iter += 1
+        self._sync()
         self.loss = float(total) / n if total is not None else None
+
+    def _sync(self):
+        """Wait for the device (a no-op on the CPU, where torch runs synchronously)."""
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
 
     def predict(self, X):
         import torch
 
         with torch.inference_mode():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(X, dtype=self.data.dtype)))
+            x = torch.from_numpy(np.ascontiguousarray(X, dtype=self.data.dtype))
+            out = self.model(x.to(self.device)).cpu()  # .cpu() waits for the device
         if self.workload.task == "classification":
             if len(self.classes) == 2:
                 return self.classes[(out[:, 0] > 0).numpy().astype(int)]
@@ -344,11 +431,38 @@ class TorchRunner(Runner):
         return out.numpy().ravel()
 
 
-RUNNERS = {r.library: r for r in (FastnetRunner, SklearnRunner, TorchRunner)}
-LIBRARIES = tuple(RUNNERS)
+class TorchCudaRunner(TorchRunner):
+    """The same PyTorch loop on the GPU, eager, with ``torch.optim.Adam(fused=True)``."""
+
+    library = "torch-cuda"
+    device = "cuda"
+    adam_options = {"fused": True}
+
+    @classmethod
+    def available(cls):
+        ok, info = TorchRunner.available()
+        if not ok:
+            return ok, info
+        import torch
+
+        if torch.version.cuda is None:
+            return False, f"torch {torch.__version__} is a CPU build (torch.version.cuda is None)"
+        if not torch.cuda.is_available():
+            return False, (f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no CUDA "
+                           "driver or GPU")
+        return True, f"{torch.__version__} (CUDA {torch.version.cuda})"
 
 
-def available(libraries=LIBRARIES):
+from .jax_runner import JaxCudaRunner, JaxRunner  # noqa: E402  (it builds on Runner above)
+
+CPU_LIBRARIES = ("fastnet", "sklearn", "torch", "jax")
+GPU_LIBRARIES = ("fastnet-cuda", "torch-cuda", "jax-cuda")
+RUNNERS = {r.library: r for r in (FastnetRunner, SklearnRunner, TorchRunner, JaxRunner,
+                                  FastnetCudaRunner, TorchCudaRunner, JaxCudaRunner)}
+LIBRARIES = CPU_LIBRARIES
+
+
+def available(libraries=CPU_LIBRARIES):
     """Which libraries can run here.
 
     Parameters

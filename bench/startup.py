@@ -12,12 +12,19 @@ child can time ``import fastnet`` itself.
   compiles fastnet's kernels or loads them from Numba's cache), the first
   one-row predict, and a second fit and predict for the steady-state cost.
   The parent runs it twice with ``NUMBA_CACHE_DIR`` pointing at a new,
-  empty directory: a cold cache (compile cost) and then a warm one.
+  empty directory: a cold cache (compile cost) and then a warm one.  The
+  first fit's CPU time (``time.process_time``) is recorded beside its wall
+  time, and both targets are judged on CPU seconds, which other processes on
+  a shared machine do not inflate (measured under a load of 11 on 2 cores:
+  a warm first fit of 4.2 s wall was 0.44 s of CPU).
 * ``memory``: after a warm-up, the peak memory of one fit, two ways:
   tracemalloc's peak of traced allocations (Python objects and numpy arrays;
   not Numba's internal allocations nor PyTorch's tensors) and the growth of
   the process's peak resident set size (``VmHWM``, reset just before the fit
   where Linux allows, else ``ru_maxrss``), next to the size of the data.
+  Before the reset, glibc's ``malloc_trim(0)`` hands the memory the warm-up
+  freed back to the system: without it the fit reuses those resident pages
+  and its growth reads as a few KiB whatever it allocates.
 """
 
 import json
@@ -28,10 +35,7 @@ import tempfile
 import time
 
 __all__ = ["measure_imports", "measure_first_fit", "measure_memory", "run_child", "main",
-           "FIRST_FIT_GOAL_S"]
-
-# fastnet's goal: the first fit in a fresh process, kernels cached, at most 0.3 s beyond imports.
-FIRST_FIT_GOAL_S = 0.3
+           "first_fit_goals"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -130,9 +134,8 @@ def measure_first_fit(workload="tiny", dtype="float64", threads=1, log=None):
     dict
         ``cold`` and ``warm`` child results (``import_s``, ``first_fit_s``,
         ``steady_fit_s``, ``first_fit_overhead_s`` = first - steady,
-        ``first_predict_s``, ``steady_predict_s``), plus ``workload``, ``dtype``
-        and ``goal_met`` (warm ``first_fit_s`` <= :data:`FIRST_FIT_GOAL_S`; the
-        imports are timed apart from the fit).
+        ``first_predict_s``, ``steady_predict_s``, ``first_fit_cpu_s``), plus
+        ``workload``, ``dtype`` and ``goals`` (see :func:`first_fit_goals`).
     """
     log = log or _quiet
     args = ["first-fit", workload, dtype, "--threads", threads]
@@ -147,10 +150,37 @@ def measure_first_fit(workload="tiny", dtype="float64", threads=1, log=None):
                 + (f"failed: {res['error'][:200]}" if "error" in res else
                    f"{_fmt_time(res['first_fit_s'])} after the imports (a steady fit "
                    f"{_fmt_time(res['steady_fit_s'])})"))
-    cold, warm = runs["cold"], runs["warm"]
-    met = None if "error" in warm else bool(warm["first_fit_s"] <= FIRST_FIT_GOAL_S)
-    return {"workload": workload, "dtype": dtype, "cold": cold, "warm": warm,
-            "goal_s": FIRST_FIT_GOAL_S, "goal_met": met}
+    return {"workload": workload, "dtype": dtype, "cold": runs["cold"], "warm": runs["warm"],
+            "goals": first_fit_goals(runs["cold"], runs["warm"])}
+
+
+def first_fit_goals(cold, warm):
+    """The first-fit targets of :mod:`bench.goals` judged on a cold and a warm child result.
+
+    The first fit's CPU seconds (imports apart) at most ``FIRST_FIT_COLD_S``
+    with a cold cache and ``FIRST_FIT_WARM_S`` with a warm one; the wall
+    seconds are shown beside them.
+
+    Returns
+    -------
+    dict
+        ``{"cold": goal, "warm": goal}``, each with ``text``, ``measured``,
+        ``measured_text``, ``status``, ``source``.
+    """
+    from . import goals as _goals  # (standard library only at the top of this module)
+
+    out = {}
+    for which, res, limit in (
+            ("cold", cold, _goals.FIRST_FIT_COLD_S),
+            ("warm", warm, _goals.FIRST_FIT_WARM_S)):
+        value = None if "error" in res else res.get("first_fit_cpu_s")
+        status = ("not measured" if value is None else "met" if value <= limit else "not met")
+        text = f"≤{limit:g} s beyond the imports (CPU time)"
+        measured = ("—" if value is None else
+                    f"{_fmt_time(value)} CPU ({_fmt_time(res['first_fit_s'])} wall)")
+        out[which] = {"text": text, "measured": value, "measured_text": measured,
+                      "status": status, "source": _goals.SOURCE}
+    return out
 
 
 def measure_memory(library, workload, dtype="float64", threads=1, log=None):
@@ -210,7 +240,10 @@ def _child_first_fit(workload, dtype, threads):
     runner = FastnetRunner(_wl.get(workload), _wl.make_data(_wl.get(workload), dtype))
     one_row = runner.data.X_predict[:1]
     with _threads.limit(threads):
-        first_fit = timing.time_once(runner.fit, setup=runner.prepare)
+        runner.prepare()
+        cpu_start = time.process_time()
+        first_fit = timing.time_once(runner.fit)
+        first_fit_cpu = time.process_time() - cpu_start
         first_predict = timing.time_once(lambda: runner.predict(one_row))
         steady_fit = timing.time_once(runner.fit, setup=runner.prepare)
         steady_predict = min(timing.time_calls(lambda: runner.predict(one_row), 5, 20))
@@ -219,6 +252,7 @@ def _child_first_fit(workload, dtype, threads):
         "first_fit_s": first_fit,
         "steady_fit_s": steady_fit,
         "first_fit_overhead_s": first_fit - steady_fit,
+        "first_fit_cpu_s": first_fit_cpu,
         "first_predict_s": first_predict,
         "steady_predict_s": steady_predict,
         "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR"),
@@ -248,6 +282,19 @@ def _reset_peak_rss():
     return hwm is not None and rss is not None and hwm <= rss + 1024 * 1024
 
 
+def _trim_heap():
+    """Return freed heap memory to the system (glibc's ``malloc_trim``); True when it ran."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): growth may be understated
+        return False
+    return True
+
+
 def _maxrss_bytes():
     import resource
 
@@ -270,8 +317,11 @@ def _child_memory(workload, dtype, library, threads):
         runner.warm_up()
         runner.prepare()
         gc.collect()
+        trimmed = _trim_heap()
         if _reset_peak_rss():
-            method = "VmHWM reset before the fit"
+            method = "VmHWM reset before the fit" + (
+                ", after malloc_trim(0)" if trimmed else
+                "; no malloc_trim here, so pages freed by the warm-up are reused unseen")
             before = _rss_status("VmRSS")
             peak_fn = lambda: _rss_status("VmHWM")  # noqa: E731
         else:
