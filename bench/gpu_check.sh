@@ -14,9 +14,9 @@
 #   bench      python -m bench --device cuda --quick                 -> bench.log, bench/
 # summary.md lists each step, its status and time; the script exits 1 if any step failed.
 #
-# --simulate runs the same steps on a machine without a GPU: tests_cuda under Numba's CUDA
-# simulator (tiny sizes), and the bench at a tiny size, where it reports the GPU columns
-# as missing.  tests/test_gpu_check.py runs it.
+# --simulate runs the same steps on a machine without a GPU: two tests of tests_cuda under
+# Numba's CUDA simulator (the whole suite runs in .ci/run), and the bench at a tiny size,
+# where it reports the GPU columns as missing.  tests/test_gpu_check.py runs it.
 #
 # Needs no network and no install: fastnet is pure Python, but its package fastnet.kernels
 # is the top-level folder kernels/ (pyproject's package-dir), so PYTHONPATH=. cannot find it.
@@ -172,9 +172,12 @@ if [ ! -d tests_cuda ]; then
     echo "| tests_cuda | FAILED (tests_cuda/ is missing) | 0 | tests_cuda.log |" >> "$summary"
     failed=1
 elif ((simulate)); then
+    # A smoke test of the step, not the suite: .ci/run runs all of tests_cuda under the
+    # simulator in its own process (minutes there); here two tests prove the step runs it.
     step tests_cuda "$tests_s" env NUMBA_ENABLE_CUDASIM=1 \
         "$py" -m pytest -q -rA --durations=10 -p no:cacheprovider \
-        --junitxml="$out/tests_cuda.xml" tests_cuda
+        --junitxml="$out/tests_cuda.xml" tests_cuda \
+        -k "test_the_device_is_the_one_this_run_asked_for or test_import_fastnet_does_not"
 else
     step tests_cuda "$tests_s" env FASTNET_CUDA_TESTS=gpu \
         "$py" -m pytest -q -rA --durations=10 -p no:cacheprovider \
