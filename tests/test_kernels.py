@@ -652,7 +652,7 @@ def _retype_float32_callers():
                                 for name in code.co_names)
             if not calls_kernels:
                 continue
-            for sig in disp.signatures:
+            for sig in [*disp.signatures, *getattr(disp, "subroutine_signatures", {})]:
                 if _is_float32_signature(sig) and (qualname, sig) not in done:
                     todo.append((qualname, disp, sig))
         if not todo:
@@ -741,7 +741,11 @@ def test_float32_stays_float32(request):
     for qualname, disp in _dispatchers().items():
         short = qualname.rsplit(".", 1)[1]
         params = list(inspect.signature(disp.py_func).parameters)
-        for sig in disp.signatures:
+        # Called from Python: the dispatcher's overloads; called from another kernel: the
+        # signatures it was typed with as a subroutine (kernels._jit.Kernel).
+        returns = {sig: disp.overloads[sig].signature.return_type for sig in disp.signatures}
+        returns.update(getattr(disp, "subroutine_signatures", {}))
+        for sig, ret in returns.items():
             if not _is_float32_signature(sig):
                 continue  # a float64 (or int-only) signature
             checked.add(short)
@@ -751,7 +755,6 @@ def test_float32_stays_float32(request):
                                                 and t.dtype == nbtypes.float64))
                    and path not in ALLOWED_FLOAT64_ARGS]
             assert not bad, f"{qualname}{sig}: float64 {bad} in a float32 call"
-            ret = disp.overloads[sig].signature.return_type
             assert "float64" not in str(ret), f"{qualname}{sig} returns {ret}"
     # The check must have seen the float32 compilation of every public kernel.
     expected = {"bias_activation_forward", "activation_backward", "loss_value", "output_delta",
