@@ -18,7 +18,7 @@ and ``net.params.intercepts[i]`` are views into it.
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _layerwise
+from . import _compile_notice, _layerwise
 from ._dropout import dropout_rates, dropout_seed
 from ._layout import LayeredArray, Layout
 from .kernels import dense as _dense
@@ -29,6 +29,8 @@ from .kernels import registry as _registry
 from .kernels._jit import bind
 
 __all__ = ["Network", "CANONICAL_LOSS"]
+
+_compile_notice.install()  # one line on stderr when a process compiles the kernels
 
 # The loss each output activation pairs with; the pair makes dLoss/dZ = out - y.
 CANONICAL_LOSS = _registry.CANONICAL_LOSS
