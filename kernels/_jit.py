@@ -19,7 +19,7 @@ import os
 import weakref
 from collections import namedtuple
 
-from numba import njit, types
+from numba import types
 from numba.core import compiler, funcdesc
 from numba.core.caching import NullCache
 from numba.core.compiler_machinery import LoweringPass, PassManager, register_pass
@@ -68,49 +68,32 @@ _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
 def jit(func=None, *, inline=False):
-    """Compile ``func`` in nopython mode with fastnet's options.
+    """Compile ``func`` in nopython mode with fastnet's options, as a :class:`Kernel`.
 
-    Usable as ``@jit`` or ``@jit(inline=True)``.
+    Usable as ``@jit`` or ``@jit(inline=True)``.  Called from Python the result
+    is a Numba dispatcher (cached on disk when possible); called from another
+    kernel it compiles as a subroutine of that kernel (see :class:`Kernel`).
 
     Parameters
     ----------
     func : callable
         A Python function written in Numba's supported subset.
     inline : bool, default=False
-        Inline the function's Numba IR into its callers (``inline="always"``)
-        instead of compiling it as a separate unit.  For small helpers and
-        thin wrappers: Numba compiles every called kernel on its own and then
-        optimizes it again inside each caller, so every separate unit on the
-        path to ``run_epochs`` adds to the cold compile.  Called from Python,
-        an inlined kernel still compiles on its own.
+        Ask LLVM to always inline it into its callers (``forceinline``): for
+        small helpers on the hot path (array views, index arithmetic, one
+        random draw).  LLVM inlines small subroutines anyway; this makes it
+        certain.  Numba's own IR-level inlining (``inline="always"``) is not
+        used: it re-runs Numba's front end at every call site and cost more
+        compile time than it saved (issue 15).
 
     Returns
     -------
-    dispatcher : numba.core.registry.CPUDispatcher
-        The lazily compiled function (cached on disk when possible).
+    kernel : Kernel
+        The lazily compiled function.
     """
     if func is None:
         return lambda f: jit(f, inline=inline)
-    options = dict(_OPTIONS, inline="always" if inline else "never")
-    if not inline:
-        return _kernel(func, options)
-    if CACHE_ENABLED:
-        try:
-            dispatcher = njit(cache=True, **options)(func)
-        except RuntimeError as exc:  # "cannot cache function ...: no locator available"
-            if "no locator available" not in str(exc):
-                raise
-        else:
-            # Some locators (e.g. for a zipped package) are chosen without checking
-            # that their directory can be created; find out now, not at first compile.
-            try:
-                dispatcher._cache._impl.locator.ensure_cache_path()
-            except (OSError, AttributeError):
-                pass
-            else:
-                _use_package_stamp(dispatcher)
-                return dispatcher
-    return njit(cache=False, **options)(func)
+    return _kernel(func, dict(_OPTIONS, forceinline=bool(inline)))
 
 
 def _kernel(func, options):
@@ -134,12 +117,16 @@ def _kernel(func, options):
 
 
 def elementwise(func):
-    """Register a plain Python scalar function for every Numba target, inlined.
+    """Register a plain Python scalar function for every Numba target.
 
     ``func`` stays an ordinary Python function (callable on NumPy scalars, as the
-    tests do); inside a compiled caller -- an ``@njit`` kernel here, a CUDA
-    kernel in the CUDA twin -- Numba compiles it for that target and inlines its
-    IR (``inline="always"``: no separate compiled unit, see :func:`jit`).
+    tests do); inside a compiled caller -- a kernel here, a CUDA kernel in the
+    CUDA twin -- Numba compiles it for that target once per signature, as an
+    ordinary call that LLVM inlines.  Not Numba's IR-level inlining
+    (``inline="always"``): typing each call site's copy again made it the
+    slowest part of a cold fit (issue 15: -3 s of 12.7 s without it).  The
+    default options of ``register_jitable`` only, so that every target accepts
+    them.
 
     Parameters
     ----------
@@ -151,7 +138,7 @@ def elementwise(func):
     func : callable
         The same function object.
     """
-    return register_jitable(no_cfunc_wrapper=True)(func)
+    return register_jitable(func)
 
 
 def bind(dispatcher, args):
@@ -322,10 +309,10 @@ class _SubroutineTemplate(AbstractTemplate):
 
     def generic(self, args, kws):
         kernel = self.key
-        # The kernels call each other positionally with every argument.
-        if kws or len(args) != kernel.py_func.__code__.co_argcount:
-            return None
-        return signature(kernel.subroutine(tuple(args)).return_type, *args)
+        # Keywords and defaults become positions (Omitted types), as a dispatcher does.
+        pysig, args = kernel._compiler.fold_argument_types(args, kws)
+        args = tuple(args)
+        return signature(kernel.subroutine(args).return_type, *args).replace(pysig=pysig)
 
 
 # The subroutines lowered into each LLVM module: module -> {(kernel, arg types): fndesc}.
