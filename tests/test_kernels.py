@@ -662,6 +662,10 @@ def _retype_float32_callers():
             done.add((qualname, sig))
 
 
+# Helpers whose float64 result is documented: Adam's bias-corrected rate is computed in
+# float64 and cast by its caller, as scikit-learn computes it.
+FLOAT64_RESULTS = {"adam_learning_rate"}
+
 # Documented float64 inputs of a float32 call: the optimizer's hyperparameter vector
 # (its learning-rate arithmetic is float64 by design, as scikit-learn's is) and the
 # plan's per-epoch loss sums (float64 accumulation).
@@ -755,7 +759,8 @@ def test_float32_stays_float32(request):
                                                 and t.dtype == nbtypes.float64))
                    and path not in ALLOWED_FLOAT64_ARGS]
             assert not bad, f"{qualname}{sig}: float64 {bad} in a float32 call"
-            assert "float64" not in str(ret), f"{qualname}{sig} returns {ret}"
+            if short not in FLOAT64_RESULTS:
+                assert "float64" not in str(ret), f"{qualname}{sig} returns {ret}"
     # The check must have seen the float32 compilation of every public kernel.
     expected = {"bias_activation_forward", "activation_backward", "loss_value", "output_delta",
                 "dense_forward", "dense_backward", "l2_penalty", "batch_loss_and_grad",
