@@ -12,6 +12,10 @@ A cached kernel is validated against :data:`KERNELS_STAMP`, a stamp of the
 whole kernels package, not just its own file: otherwise editing a callee
 (``activations.py``) would leave its callers (``run_epochs``) loading stale
 machine code.
+
+Every kernel is a :class:`Kernel`: called from Python, a Numba dispatcher;
+called from another kernel, a *subroutine* compiled into that kernel's LLVM
+module (see "subroutines" below), which is what keeps a cold first fit short.
 """
 
 import glob
@@ -293,7 +297,6 @@ class Kernel(CPUDispatcher):
                 self.py_func, args=args, return_type=None, flags=flags, locals=self.locals,
                 pipeline_class=_TypeOnly)
         return typed
-
 
     @property
     def subroutine_signatures(self):
