@@ -24,7 +24,7 @@ wherever CUDA is unusable, so a GPU-trained network predicts anywhere.
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _device, _layerwise
+from . import _compile_notice, _device, _layerwise
 from ._dropout import dropout_rates, dropout_seed
 from ._layout import LayeredArray, Layout
 from .kernels import dense as _dense
@@ -43,6 +43,8 @@ __all__ = ["Network", "CANONICAL_LOSS", "CUDA_PREDICT_MIN_ROWS"]
 # measured here (no GPU on the development machine): the GPU benchmark script
 # measures the crossover; this is the one place to change it.
 CUDA_PREDICT_MIN_ROWS = 1024
+
+_compile_notice.install()  # one line on stderr when a process compiles the kernels
 
 # The loss each output activation pairs with; the pair makes dLoss/dZ = out - y.
 CANONICAL_LOSS = _registry.CANONICAL_LOSS

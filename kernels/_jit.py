@@ -12,12 +12,26 @@ A cached kernel is validated against :data:`KERNELS_STAMP`, a stamp of the
 whole kernels package, not just its own file: otherwise editing a callee
 (``activations.py``) would leave its callers (``run_epochs``) loading stale
 machine code.
+
+Every kernel is a :class:`Kernel`: called from Python, a Numba dispatcher;
+called from another kernel, a *subroutine* compiled into that kernel's LLVM
+module (see "subroutines" below), which is what keeps a cold first fit short.
 """
 
 import glob
 import os
+import weakref
+from collections import namedtuple
 
-from numba import njit, types
+from numba import types
+from numba.core import compiler, funcdesc
+from numba.core.caching import NullCache
+from numba.core.compiler_machinery import LoweringPass, PassManager, register_pass
+from numba.core.imputils import lower_builtin
+from numba.core.lowering import Lower
+from numba.core.registry import CPUDispatcher
+from numba.core.typed_passes import IRLegalization, NoPythonSupportedFeatureValidation
+from numba.core.typing.templates import AbstractTemplate, signature
 from numba.extending import overload, register_jitable
 
 __all__ = ["jit", "elementwise", "like", "bind", "CACHE_ENABLED", "KERNELS_STAMP"]
@@ -58,56 +72,65 @@ _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
 def jit(func=None, *, inline=False):
-    """Compile ``func`` in nopython mode with fastnet's options.
+    """Compile ``func`` in nopython mode with fastnet's options, as a :class:`Kernel`.
 
-    Usable as ``@jit`` or ``@jit(inline=True)``.
+    Usable as ``@jit`` or ``@jit(inline=True)``.  Called from Python the result
+    is a Numba dispatcher (cached on disk when possible); called from another
+    kernel it compiles as a subroutine of that kernel (see :class:`Kernel`).
 
     Parameters
     ----------
     func : callable
         A Python function written in Numba's supported subset.
     inline : bool, default=False
-        Inline the function's Numba IR into its callers (``inline="always"``)
-        instead of compiling it as a separate unit.  For small helpers and
-        thin wrappers: Numba compiles every called kernel on its own and then
-        optimizes it again inside each caller, so every separate unit on the
-        path to ``run_epochs`` adds to the cold compile.  Called from Python,
-        an inlined kernel still compiles on its own.
+        Ask LLVM to always inline it into its callers (``forceinline``): for
+        small helpers on the hot path (array views, index arithmetic, one
+        random draw).  LLVM inlines small subroutines anyway; this makes it
+        certain.  Numba's own IR-level inlining (``inline="always"``) is not
+        used: it re-runs Numba's front end at every call site and cost more
+        compile time than it saved (issue 15).
 
     Returns
     -------
-    dispatcher : numba.core.registry.CPUDispatcher
-        The lazily compiled function (cached on disk when possible).
+    kernel : Kernel
+        The lazily compiled function.
     """
     if func is None:
         return lambda f: jit(f, inline=inline)
-    options = dict(_OPTIONS, inline="always" if inline else "never")
+    return _kernel(func, dict(_OPTIONS, forceinline=bool(inline)))
+
+
+def _kernel(func, options):
+    """A :class:`Kernel` of ``func`` (cached on disk when possible, as :func:`jit`)."""
+    kernel = Kernel(py_func=func, targetoptions=dict(options, nopython=True))
     if CACHE_ENABLED:
         try:
-            dispatcher = njit(cache=True, **options)(func)
+            kernel.enable_caching()
+            kernel._cache._impl.locator.ensure_cache_path()
         except RuntimeError as exc:  # "cannot cache function ...: no locator available"
             if "no locator available" not in str(exc):
                 raise
-        else:
+            kernel._cache = NullCache()
+        except (OSError, AttributeError):
             # Some locators (e.g. for a zipped package) are chosen without checking
             # that their directory can be created; find out now, not at first compile.
-            try:
-                dispatcher._cache._impl.locator.ensure_cache_path()
-            except (OSError, AttributeError):
-                pass
-            else:
-                _use_package_stamp(dispatcher)
-                return dispatcher
-    return njit(cache=False, **options)(func)
+            kernel._cache = NullCache()
+        else:
+            _use_package_stamp(kernel)
+    return kernel
 
 
 def elementwise(func):
-    """Register a plain Python scalar function for every Numba target, inlined.
+    """Register a plain Python scalar function for every Numba target.
 
     ``func`` stays an ordinary Python function (callable on NumPy scalars, as the
-    tests do); inside a compiled caller -- an ``@njit`` kernel here, a CUDA
-    kernel in the CUDA twin -- Numba compiles it for that target and inlines its
-    IR (``inline="always"``: no separate compiled unit, see :func:`jit`).
+    tests do); inside a compiled caller -- a kernel here, a CUDA kernel in the
+    CUDA twin -- Numba compiles it for that target once per signature, as an
+    ordinary call that LLVM inlines.  Not Numba's IR-level inlining
+    (``inline="always"``): typing each call site's copy again made it the
+    slowest part of a cold fit (issue 15: -3 s of 12.7 s without it).  The
+    default options of ``register_jitable`` only, so that every target accepts
+    them.
 
     Parameters
     ----------
@@ -119,7 +142,7 @@ def elementwise(func):
     func : callable
         The same function object.
     """
-    return register_jitable(inline="always")(func)
+    return register_jitable(func)
 
 
 def bind(dispatcher, args):
@@ -184,3 +207,156 @@ def _like_impl(array, value):
         return element_type(value)
 
     return impl
+
+
+# --------------------------------------------------------------- subroutines
+# A kernel called from another kernel is compiled as a *subroutine*: typed once per
+# signature in a process, then lowered straight into the LLVM library of the entry
+# point being compiled.  Numba's own way with a call to a dispatcher is a separate
+# compiled unit per callee -- CPython and C wrappers, its own LLVM optimization and
+# machine code -- after which each caller links it in and optimizes it again, so
+# every level of calls paid LLVM once more (issue 15: 3.9 s of an 8 s cold fit was
+# LLVM).  A subroutine has no wrappers and no machine code of its own: LLVM
+# optimizes and emits the whole call tree once, in the entry point Python called.
+
+_Typed = namedtuple("_Typed", ["func_ir", "typemap", "calltypes", "return_type", "flags",
+                               "metadata"])
+
+
+@register_pass(mutates_CFG=False, analysis_only=True)
+class _KeepTyped(LoweringPass):
+    """Last pass of :class:`_TypeOnly`: keep the typed IR as the result."""
+
+    _name = "fastnet_keep_typed"
+
+    def __init__(self):
+        LoweringPass.__init__(self)
+
+    def run_pass(self, state):
+        state.cr = _Typed(state.func_ir, state.typemap, state.calltypes, state.return_type,
+                          state.flags, state.metadata)
+        return False
+
+
+class _TypeOnly(compiler.CompilerBase):
+    """Numba's nopython pipeline up to lowering, which the caller's library does."""
+
+    def define_pipelines(self):
+        builder = compiler.DefaultPassBuilder
+        pm = PassManager("fastnet_subroutine")
+        for stage in (builder.define_untyped_pipeline(self.state),
+                      builder.define_typed_pipeline(self.state)):
+            pm.passes.extend(stage.passes)
+        pm.add_pass(NoPythonSupportedFeatureValidation, "validate the features used")
+        pm.add_pass(IRLegalization, "legalize the IR for lowering")
+        pm.add_pass(_KeepTyped, "keep the typed IR")
+        pm.finalize()
+        return [pm]
+
+
+class Kernel(CPUDispatcher):
+    """A CPU dispatcher whose calls from other kernels compile as subroutines.
+
+    Called from Python it is Numba's dispatcher (``cache=True`` and all).  Named
+    inside a compiled kernel it is typed by :class:`_SubroutineTemplate` instead of
+    as ``types.Dispatcher``: the kernel is typed once per signature in this process
+    and its body lowered into the calling entry point's library.
+    """
+
+    @property
+    def _numba_type_(self):
+        ty = self.__dict__.get("_subroutine_type")
+        if ty is None:
+            template = type(f"Subroutine_{self.py_func.__name__}", (_SubroutineTemplate,),
+                            {"key": self})
+            ty = self.__dict__["_subroutine_type"] = types.Function(template)
+            lower_builtin(self, types.VarArg(types.Any))(_lowering(self))
+        return ty
+
+    def subroutine(self, args):
+        """The typed IR of this kernel for the argument types ``args`` (typed once).
+
+        Parameters
+        ----------
+        args : tuple of numba types
+
+        Returns
+        -------
+        typed : _Typed
+        """
+        cache = self.__dict__.setdefault("_subroutines", {})
+        typed = cache.get(args)
+        if typed is None:
+            flags = compiler.Flags()
+            self.targetdescr.options.parse_as_flags(flags, self.targetoptions)
+            flags.no_cpython_wrapper = True
+            flags.no_cfunc_wrapper = True
+            flags.no_compile = True
+            typed = cache[args] = compiler.compile_extra(
+                self.targetdescr.typing_context, self.targetdescr.target_context,
+                self.py_func, args=args, return_type=None, flags=flags, locals=self.locals,
+                pipeline_class=_TypeOnly)
+        return typed
+
+    @property
+    def subroutine_signatures(self):
+        """``{arg types: return type}`` of every call typed as a subroutine so far."""
+        return {args: typed.return_type
+                for args, typed in self.__dict__.get("_subroutines", {}).items()}
+
+
+class _SubroutineTemplate(AbstractTemplate):
+    """Types a call of a :class:`Kernel` (``key``) by typing the kernel's body."""
+
+    key = None
+
+    def generic(self, args, kws):
+        kernel = self.key
+        # Keywords and defaults become positions (Omitted types), as a dispatcher does.
+        pysig, args = kernel._compiler.fold_argument_types(args, kws)
+        args = tuple(args)
+        return signature(kernel.subroutine(args).return_type, *args).replace(pysig=pysig)
+
+
+# The subroutines lowered into each LLVM module: module -> {(kernel, arg types): fndesc}.
+_LOWERED = weakref.WeakKeyDictionary()
+
+
+class _SubroutineLower(Lower):
+    """Lowers a subroutine into the module of the function that calls it.
+
+    The function gets internal linkage: LLVM inlines it where that pays and drops
+    it, and it is optimized and compiled to machine code only as part of the
+    caller, once.
+    """
+
+    def __init__(self, context, library, fndesc, func_ir, module, metadata=None):
+        super().__init__(context, library, fndesc, func_ir, metadata=metadata)
+        self.module = module
+
+    def lower(self):
+        self.emit_environment_object()
+        self.lower_normal_function(self.fndesc)
+        self.function.linkage = "internal"
+        # No library.add_ir_module: the caller adds the module once it is complete.
+
+
+def _lowering(kernel):
+    """The lowering of a call of ``kernel`` (registered for any argument types)."""
+
+    def lower_call(context, builder, sig, args):
+        module = builder.module
+        lowered = _LOWERED.setdefault(module, {})
+        fndesc = lowered.get((kernel, sig.args))
+        if fndesc is None:
+            typed = kernel.subroutine(sig.args)
+            fndesc = funcdesc.PythonFunctionDescriptor.from_specialized_function(
+                typed.func_ir, typed.typemap, typed.return_type, typed.calltypes,
+                mangler=context.mangler, inline=typed.flags.forceinline,
+                noalias=typed.flags.noalias, abi_tags=[typed.flags.get_mangle_string()])
+            lowered[(kernel, sig.args)] = fndesc
+            _SubroutineLower(context, context.active_code_library, fndesc, typed.func_ir,
+                             module, metadata=typed.metadata).lower()
+        return context.call_internal(builder, fndesc, sig, args)
+
+    return lower_call
