@@ -1,11 +1,10 @@
 """The shared scalar math (``kernels/scalar.py``) as CUDA device functions.
 
-``scalar`` registers each function with ``register_jitable(inline="always")``
-so the CPU kernels inline it.  Called from CUDA code, that registration fails
-with numba 0.68 / numba-cuda 0.30: inlining numba-core IR into numba-cuda's
-pipeline trips an ``AssertionError`` in ``_patch_var_dels`` (the two packages
-have their own IR classes), and a non-inlined ``register_jitable`` callee
-works.  So the CUDA twins call the *same code objects* -- the same math,
+``scalar`` registers each function for numba-core's CPU target
+(``register_jitable``, compiled as subroutines of the CPU kernels).  numba-cuda
+(0.30, with numba 0.68) has IR classes of its own, and inlining numba-core IR
+into its pipeline trips an ``AssertionError`` in ``_patch_var_dels``; rather
+than depend on how the CPU side registers the math, the CUDA twins call the *same code objects* -- the same math,
 operation for operation -- compiled with ``cuda.jit(device=True)``, in a copy
 of ``scalar``'s globals in which each scalar function's callees
 (``xlogy`` in ``loss_term``, ``splitmix64`` in the dropout hash) are their
