@@ -29,7 +29,8 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
-__all__ = ["LANES", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_PRODUCT", "use_tiles",
+__all__ = ["LANES", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_PRODUCT", "TILES_F32",
+           "use_tiles",
            "tiled_product", "product", "input_delta"]
 
 # Columns of a tile: one <8 x float> (256 bits) or two <4 x double> registers on AVX2.
@@ -59,6 +60,10 @@ def _vector_bytes():
 VECTOR_BYTES = _vector_bytes()
 ROWS_F64 = 8 * VECTOR_BYTES // (LANES * 8)
 ROWS_F32 = 8 * VECTOR_BYTES // (LANES * 4)
+# float32 tiles are 8 wide, half an AVX-512 register: there OpenBLAS's small-matrix
+# kernels are faster (measured: fits 10-25% slower through the tiles), so with AVX-512
+# float32 products stay with BLAS.  float64 tiles fill the register.
+TILES_F32 = VECTOR_BYTES == 32
 # Products of a layer with more weights (fan_in * fan_out) than this go to BLAS: there
 # the arithmetic dominates BLAS's fixed cost and its packed kernels are as fast or faster
 # (measured for batches of 200 rows: tiles win up to 128 x 128 with AVX2 BLAS, break even
@@ -139,7 +144,10 @@ _tile_row = _tile_kernel(1)
 
 @jit(inline=True)
 def use_tiles(n, m, k):
-    """Whether a product with ``n x k`` outputs summed over ``m`` terms takes the tiles.
+    """Whether a product with ``n x k`` outputs summed over ``m`` terms suits the tiles.
+
+    (:func:`product` and :func:`input_delta` also keep float32 with BLAS where
+    :data:`TILES_F32` is False.)
 
     Parameters
     ----------
@@ -220,7 +228,7 @@ def input_delta(D, W, scratch, D_prev):
             d = D[r, 0]
             for p in range(m):
                 D_prev[r, p] = d * W[p, 0]
-    elif use_tiles(n, k, m):
+    elif use_tiles(n, k, m) and (TILES_F32 or D.itemsize == 8):
         WT = scratch.reshape((k, m))
         for p in range(m):
             for j in range(k):
@@ -243,7 +251,7 @@ def product(X, Y, out):
         Overwritten.
     """
     n, m = X.shape
-    if use_tiles(n, m, Y.shape[1]):
+    if use_tiles(n, m, Y.shape[1]) and (TILES_F32 or X.itemsize == 8):
         tiled_product(X, Y, out)
     else:
         np.dot(X, Y, out)
