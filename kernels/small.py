@@ -74,8 +74,11 @@ MAX_TERMS = 128 * 128
 MAX_PRODUCT = 1 << 22
 
 
-def _tile_kernel(rows):
+def _tile_kernel(rows_of):
     """An intrinsic computing one ``rows x LANES`` tile of ``out = X @ Y``.
+
+    ``rows_of(dtype)`` gives the tile's height for the arrays' dtype (decided
+    while compiling: one intrinsic serves both dtypes).
 
     ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length)`` sets, for
     ``q < rows`` and ``l < LANES``::
@@ -101,6 +104,7 @@ def _tile_kernel(rows):
 
         def codegen(context, builder, signature, args):
             (x, x0, xr, xc, y, y0, yr, o, o0, orow, length) = args
+            rows = rows_of(signature.args[0].dtype)
             ft = context.get_value_type(signature.args[0].dtype)
             vt = ir.VectorType(ft, LANES)
             xdata = context.make_array(signature.args[0])(context, builder, x).data
@@ -137,9 +141,8 @@ def _tile_kernel(rows):
     return tile
 
 
-_tile_f64 = _tile_kernel(ROWS_F64)
-_tile_f32 = _tile_kernel(ROWS_F32)
-_tile_row = _tile_kernel(1)
+_tile = _tile_kernel(lambda dtype: ROWS_F64 if dtype == types.float64 else ROWS_F32)
+_tile_row = _tile_kernel(lambda dtype: 1)
 
 
 @jit(inline=True)
@@ -161,7 +164,8 @@ def use_tiles(n, m, k):
     return k >= LANES and m * k <= MAX_TERMS and n * m * k <= MAX_PRODUCT
 
 
-@jit(inline=True)
+# Not inlined: one compiled unit per argument layout, however many call sites.
+@jit
 def tiled_product(X, Y, out):
     """``out = X @ Y`` by register tiles, each output summed in the order of the sum.
 
@@ -192,10 +196,8 @@ def tiled_product(X, Y, out):
         j = 0
         while j < k:
             c = j if k - j >= LANES else k - LANES  # last column tile overlaps likewise
-            if r >= 0 and size == 8:
-                _tile_f64(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m)
-            elif r >= 0:
-                _tile_f32(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m)
+            if r >= 0:
+                _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m)
             else:
                 _tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m)
             j += LANES
