@@ -237,6 +237,7 @@ class Network:
         self.loss = loss
         self.dtype = dtype
         self.layout = Layout(units)
+        self._chunk = _dense.chunk_rows(units)  # rows a many-row forward pass takes at once
         self.params = LayeredArray(self.layout, np.zeros(self.layout.n_params, dtype=dtype))
         self._workspace = None
         self._device_cache = None
@@ -316,6 +317,7 @@ class Network:
         state["_workspace"] = None
         state["_device_cache"] = None  # device buffers never travel: made again on use
         state.pop("_predict_entry", None)  # compiled code: bound again after unpickling
+        state.pop("_rows_entry", None)
         state["params"] = self.params.flat  # views are rebuilt on load
         return state
 
@@ -328,6 +330,7 @@ class Network:
         state.setdefault("dropout_step", 0)
         state.setdefault("_device_name", "cpu")  # pickled before devices existed
         state.setdefault("_device_cache", None)
+        state.setdefault("_chunk", _dense.chunk_rows(state["layout"].units))
         self.__dict__.update(state)
         self.params = LayeredArray(self.layout, flat)
 
@@ -392,16 +395,32 @@ class Network:
                 return out
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X)
+        if X.shape[0] > self._chunk:
+            return self._forward_rows(X, check=False)
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
         result = _dense.dense_forward(self.params.flat, self.layout.group, self._codes, X, acts,
                                       _groups.NO_DROPOUT)
         return result if self.layout.n_layers == 1 else result.copy()
 
+    def _forward_rows(self, X, check):
+        """The forward pass of more rows than one chunk (``dense_forward_rows``), or None
+        when ``check`` finds NaN or infinity in ``X``."""
+        acts = np.empty(self._chunk * self.layout.activation_size, dtype=self.dtype)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        args = (self.params.flat, self.layout.group, self._codes, X, acts, out, check)
+        entry = self.__dict__.get("_rows_entry")
+        if entry is None:  # bound once, as the one-chunk entry below
+            entry = self._rows_entry = bind(_dense.dense_forward_rows, args)
+        return out if entry(*args) else None
+
     def _forward_if_finite(self, X):
         """:meth:`forward` of a 2-D float ndarray with ``n_features`` columns, or None.
 
         The estimators' lean predict path: no validation beyond what the
-        caller checked, the finiteness check inside the compiled call.
+        caller checked, the finiteness check inside the compiled call.  Up to
+        one chunk of rows (``kernels.dense.chunk_rows``) goes through the
+        network in one piece; more rows go a chunk at a time, so that the
+        activations stay in cache.
 
         Parameters
         ----------
@@ -423,6 +442,8 @@ class Network:
                 return out if out.shape[0] == X.shape[0] else None
         if _layerwise.worthwhile(self, X.shape[0]):
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
+        if X.shape[0] > self._chunk:
+            return self._forward_rows(X, check=True)
         layout = self.layout
         acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
         args = (self.params.flat, layout.group, self._codes, X, acts, _groups.NO_DROPOUT)

@@ -200,3 +200,28 @@ def test_many_rows_predict_like_sklearn(regression_data, activation):
     bad[-1, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         fast.predict(bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_many_rows_predict_in_chunks_like_sklearn(regression_data, dtype):
+    """More rows than one chunk (``kernels.dense.chunk_rows``): predict goes chunk by chunk
+    through the compiled kernel and must still give scikit-learn's predictions; a NaN in
+    the last chunk still takes the full path and scikit-learn's error."""
+    X, y, _ = regression_data
+    X, y = X.astype(dtype), y.astype(dtype)
+    fast, sk = _fit_pair(MLPRegressor, SkMLPRegressor, X, y, activation="relu")
+    chunk = fast._network._chunk
+    big = np.vstack([X] * (2 * chunk // X.shape[0] + 2))[: 2 * chunk + 3]
+    assert big.shape[0] > 2 * chunk
+    assert fast._lean_forward(big) is not None
+    assert_same_predictions(fast, sk, big)
+    from fastnet import Network
+
+    net = fast._network
+    assert isinstance(net, Network)
+    np.testing.assert_array_equal(net.forward(big), fast._lean_forward(big))
+    bad = big.copy()
+    bad[-1, 0] = np.nan
+    assert fast._lean_forward(bad) is None
+    with pytest.raises(ValueError, match="NaN"):
+        fast.predict(bad)

@@ -1,0 +1,278 @@
+"""The register-tiled products of kernels/small.py against NumPy, and the dense passes that use them.
+
+The oracle is a float64 (for float32 inputs: exact-enough) NumPy product.  The
+tolerance is the error bound of a sum of length m computed in any order,
+``|fl(x.y) - x.y| <= gamma_m * sum_s |x_s y_s|`` with gamma_m ~ m * eps / 2
+(Higham, sec. 3.1): elementwise ``m * eps * (|X| @ |Y|)`` (``_compare``'s
+``k = m`` with a per-element scale, no relative slack), which the tiles meet
+whether or not the CPU fuses the multiply-adds.
+
+Shapes straddle every edge of the tiling: 1 row, fewer rows than a tile,
+one row more than a tile, widths just below, at and above ``LANES`` (the
+narrowest tiled width) and above a multiple of it, sums of length 1 and odd
+lengths, and the ``use_tiles`` limits themselves.
+"""
+
+import zlib
+
+import numpy as np
+import pytest
+from numba import njit
+
+import reference as R
+from _compare import assert_close
+from fastnet._layout import Layout
+from fastnet.kernels import dense as kdense
+from fastnet.kernels import groups as kg
+from fastnet.kernels import registry as kreg
+from fastnet.kernels import small as ksmall
+
+DTYPES = [np.float64, np.float32]
+L = ksmall.LANES
+ROWS = max(ksmall.ROWS_F64, ksmall.ROWS_F32)
+# (n, m, k): out (n, k) = X (n, m) @ Y (m, k), every k >= LANES (the tiled path).
+TILED_SHAPES = [
+    (1, 1, L), (1, 7, L + 1), (2, 3, 2 * L - 1), (ROWS - 1, 5, 13),
+    (ROWS, 1, L), (ROWS + 1, 17, 3 * L + 1), (2 * ROWS + 3, 10, 16), (200, 20, 100),
+    (37, 33, 64), (9, 128, 128),
+]
+
+
+def _rng(request):
+    return np.random.RandomState(zlib.crc32(request.node.name.encode()))
+
+
+# Called from compiled code, as the kernels call them (inline helpers have no Python entry
+# of their own worth testing: what runs is the code inlined into a caller).
+@njit
+def _tiled(X, Y, out):
+    ksmall.tiled_product(X, Y, out)
+
+
+@njit
+def _tiled_transposed(A, Y, out):
+    ksmall.tiled_product(A.T, Y, out)
+
+
+@njit
+def _product(X, Y, out):
+    ksmall.product(X, Y, out)
+
+
+@njit
+def _input_delta(D, W, scratch, D_prev):
+    ksmall.input_delta(D, W, scratch, D_prev)
+
+
+@njit
+def _use_tiles(n, m, k):
+    return ksmall.use_tiles(n, m, k)
+
+
+def _assert_product(got, X, Y, dtype):
+    """``got == X @ Y`` within the rounding bound of sums of length ``m``."""
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    bound = np.abs(X64) @ np.abs(Y64)
+    assert_close(got, X64 @ Y64, k=X.shape[1], rtol=0.0, dtype=dtype, scale=bound)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", TILED_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_tiled_product_matches_numpy(request, dtype, shape):
+    n, m, k = shape
+    rng = _rng(request)
+    X = rng.randn(n, m).astype(dtype)
+    Y = rng.randn(m, k).astype(dtype)
+    out = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
+    _tiled(X, Y, out)
+    assert out.dtype == np.dtype(dtype)
+    _assert_product(out, X, Y, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", TILED_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_tiled_product_of_a_transpose(request, dtype, shape):
+    """The weight gradient's product: ``A.T @ D`` with A row-major (strided left side)."""
+    n, m, k = shape
+    rng = _rng(request)
+    A = rng.randn(m, n).astype(dtype)  # X = A.T is (n, m)
+    Y = rng.randn(m, k).astype(dtype)
+    out = np.full((n, k), np.nan, dtype=dtype)
+    _tiled_transposed(A, Y, out)
+    _assert_product(out, A.T, Y, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiled_product_sums_in_order_exactly_where_exact(dtype):
+    """Sums that are exact in any order must come out exact: catches a dropped or doubled
+    term (an overlapping edge tile adding instead of overwriting, a skipped row)."""
+    n, m, k = 2 * ROWS + 1, 9, 2 * L + 3
+    X = np.arange(n * m, dtype=dtype).reshape(n, m) % 7
+    Y = np.arange(m * k, dtype=dtype).reshape(m, k) % 5 - 2
+    out = np.full((n, k), np.nan, dtype=dtype)
+    _tiled(X, Y, out)
+    np.testing.assert_array_equal(out, X @ Y)
+
+
+def test_use_tiles_limits():
+    assert not _use_tiles(200, 16, L - 1)  # narrower than a tile: BLAS
+    assert _use_tiles(200, 16, L)
+    side = int(np.sqrt(ksmall.MAX_TERMS))
+    assert _use_tiles(1, side, side)
+    assert not _use_tiles(1, side, side + 1)  # more weights than MAX_TERMS
+    rows = ksmall.MAX_PRODUCT // (16 * L)
+    assert _use_tiles(rows, 16, L)
+    assert not _use_tiles(rows + 1, 16, L)  # a product big enough for BLAS's threads
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 16, 3), (200, 10, 1), (3, 300, 300), (7, 33, 12)],
+                         ids=["narrow", "one-wide", "wide", "tiled"])
+def test_product_takes_either_path_to_the_same_result(request, dtype, shape):
+    n, m, k = shape
+    rng = _rng(request)
+    X = rng.randn(n, m).astype(dtype)
+    Y = rng.randn(m, k).astype(dtype)
+    out = np.full((n, k), np.nan, dtype=dtype)
+    _product(X, Y, out)
+    _assert_product(out, X, Y, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(200, 16, 1), (1, 9, 1), (7, 8, 5), (7, 5, 8), (3, 17, 9),
+                                   (200, 64, 64), (2, 200, 100)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_input_delta_is_D_times_W_transposed(request, dtype, shape):
+    """``D @ W.T`` by every path: outer product (1 output), BLAS (narrow or big), tiles;
+    ``W`` itself is left alone (only the scratch buffer is overwritten)."""
+    n, fan_in, fan_out = shape
+    rng = _rng(request)
+    D = rng.randn(n, fan_out).astype(dtype)
+    W = rng.randn(fan_in, fan_out).astype(dtype)
+    W_before = W.copy()
+    scratch = np.full((fan_in, fan_out), np.nan, dtype=dtype)
+    D_prev = np.full((n, fan_in), np.nan, dtype=dtype)
+    _input_delta(D, W, scratch, D_prev)
+    np.testing.assert_array_equal(W, W_before)
+    _assert_product(D_prev, D, W.T, dtype)
+
+
+# ------------------------------------------------ the dense passes, through the tiles
+# Layer widths around the tile limits (7, 8, 9, 16, 100) and one above MAX_TERMS, so that
+# the forward and backward passes mix tiled, BLAS and outer-product layers.
+NETS = [((10, 16, 1), 200), ((20, 100, 1), 13), ((9, 8, 7, 9, 3), 5), ((3, 9, 8, 2), 1),
+        ((5, 130, 130, 8), 6)]
+
+
+def _layers(rng, units, dtype):
+    layout = Layout(units)
+    flat = (rng.uniform(-1, 1, layout.n_params)).astype(dtype)
+    return layout, flat, R.unpack(flat, units)
+
+
+def _bound_forward(X, coefs):
+    """Per-layer rounding scales of the forward pass: |A_prev| @ |W| layer by layer
+    (relu and identity never increase a magnitude), with the longest sum so far."""
+    A = np.abs(X.astype(np.float64))
+    scales = []
+    for W in coefs:
+        A = A @ np.abs(W.astype(np.float64)) + 1.0  # + |b| <= 1
+        scales.append(A)
+    return scales
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("net", NETS, ids=lambda c: "-".join(map(str, c[0])) + f"_n{c[1]}"
+                         if isinstance(c, tuple) else str(c))
+def test_dense_forward_and_backward_through_tiles(request, dtype, net):
+    units, n = net
+    rng = _rng(request)
+    layout, flat, (coefs, intercepts) = _layers(rng, units, dtype)
+    X = rng.randn(n, units[0]).astype(dtype)
+    codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
+                     kreg.LOSS_CODES["squared_error"])
+    acts = np.full(n * layout.activation_size, np.nan, dtype=dtype)
+    out = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT)
+    expected = R.forward(X.astype(np.float64), [c.astype(np.float64) for c in coefs],
+                         [b.astype(np.float64) for b in intercepts], "relu", "identity")
+    # The error of layer i is its own sums' (length fan_in) plus what the inputs carried,
+    # bounded by the sum of the fan-ins so far times the magnitudes propagated.
+    k_so_far = np.cumsum(units[:-1])
+    for i, scale in enumerate(_bound_forward(X, coefs)):
+        got = acts[n * layout.group.act_off[i]:][: n * units[i + 1]].reshape(n, units[i + 1])
+        assert_close(got, expected[i + 1], k=int(k_so_far[i]), rtol=0.0, dtype=dtype,
+                     scale=scale, err_msg=f"layer {i} activations")
+    assert_close(out, expected[-1], k=int(k_so_far[-1]), rtol=0.0, dtype=dtype,
+                 scale=_bound_forward(X, coefs)[-1], err_msg="output")
+
+    # Backward from a given output delta, on the kernel's own activations (so that only
+    # the backward pass's rounding is measured): raw sums (finish=False).
+    delta = rng.randn(n, units[-1]).astype(dtype)
+    deltas = np.full_like(acts, np.nan)
+    deltas[n * layout.group.act_off[-1]:][: n * units[-1]] = delta.ravel()
+    grad = np.full_like(flat, np.nan)
+    kdense.dense_backward(flat, grad, layout.group, codes, X, acts, deltas, dtype(0), dtype(1),
+                          False, kg.NO_DROPOUT)
+    kernel_acts = [X] + [acts[n * layout.group.act_off[i]:][: n * u].reshape(n, u)
+                         for i, u in enumerate(units[1:])]
+    A64 = [a.astype(np.float64) for a in kernel_acts]
+    W64 = [c.astype(np.float64) for c in coefs]
+    dW, db = R.backprop(A64, W64, delta.astype(np.float64), "relu", 0.0, 1.0)
+    # Bound: each D_prev is a sum of length fan_out, each dW a sum of length n; magnitudes
+    # propagated with |.| as for the forward pass.
+    D_abs = np.abs(delta.astype(np.float64))
+    k_back = 0
+    g_dW, g_db = R.unpack(grad, units)
+    for i in range(len(coefs) - 1, -1, -1):
+        k_back += units[i + 1]
+        assert_close(g_dW[i], dW[i], k=k_back + n, rtol=0.0, dtype=dtype,
+                     scale=np.abs(A64[i]).T @ D_abs, err_msg=f"dW {i}")
+        assert_close(g_db[i], db[i], k=k_back + n, rtol=0.0, dtype=dtype,
+                     scale=D_abs.sum(axis=0), err_msg=f"db {i}")
+        D_abs = D_abs @ np.abs(W64[i]).T
+
+
+# ------------------------------------------------------- many-row forward, chunk by chunk
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("chunk", [1, 7, 30, 64], ids=lambda c: f"chunk{c}")
+def test_dense_forward_rows_equals_one_pass(request, dtype, chunk):
+    """Chunks of 1, 7 (30 = 4 * 7 + 2: a short last chunk), all rows at once, more than
+    all: every row's output as one ``dense_forward`` of all rows computes it -- within the
+    rounding of the forward pass (a 1-row chunk may take another BLAS kernel)."""
+    units, n = (6, 16, 9, 3), 30
+    rng = _rng(request)
+    layout, flat, (coefs, _) = _layers(rng, units, dtype)
+    X = rng.randn(n, units[0]).astype(dtype)
+    codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
+                     kreg.LOSS_CODES["squared_error"])
+    acts = np.empty(n * layout.activation_size, dtype=dtype)
+    expected = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT).copy()
+    small_acts = np.empty(chunk * layout.activation_size, dtype=dtype)
+    for check in (True, False):
+        out = np.full((n, units[-1]), np.nan, dtype=dtype)
+        assert kdense.dense_forward_rows(flat, layout.group, codes, X, small_acts, out, check)
+        # Two computations of the same sums, each within k * eps / 2 * scale of the truth.
+        assert_close(out, expected, k=sum(units[:-1]), rtol=0.0, dtype=dtype,
+                     scale=_bound_forward(X, coefs)[-1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_dense_forward_rows_reports_a_non_finite_input_in_a_later_chunk(bad):
+    units = (4, 9, 1)
+    layout, flat, _ = _layers(np.random.RandomState(0), units, np.float64)
+    X = np.random.RandomState(1).randn(25, 4)
+    X[23, 2] = bad
+    codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
+                     kreg.LOSS_CODES["squared_error"])
+    acts = np.empty(10 * layout.activation_size)
+    out = np.empty((25, 1))
+    assert not kdense.dense_forward_rows(flat, layout.group, codes, X, acts, out, True)
+    assert kdense.dense_forward_rows(flat, layout.group, codes, X, acts, out, False)
+
+
+def test_chunk_rows_bounds_the_workspace():
+    for units in ([10, 16, 1], [784, 1024, 1024, 10], [3, 2 * kdense.CHUNK_VALUES, 1]):
+        rows = kdense.chunk_rows(units)
+        assert rows >= 1
+        assert rows * sum(units[1:]) <= max(kdense.CHUNK_VALUES, sum(units[1:]))
+        assert (rows + 1) * sum(units[1:]) > kdense.CHUNK_VALUES
