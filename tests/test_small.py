@@ -1,4 +1,5 @@
-"""The register-tiled products of kernels/small.py against NumPy, and the dense passes that use them.
+"""The register-tiled products of kernels/small.py against NumPy, and the dense passes
+that use them.
 
 The oracle is a float64 (for float32 inputs: exact-enough) NumPy product.  The
 tolerance is the error bound of a sum of length m computed in any order,

@@ -5,8 +5,8 @@
 (0.30, with numba 0.68) has IR classes of its own, and inlining numba-core IR
 into its pipeline trips an ``AssertionError`` in ``_patch_var_dels``; rather
 than depend on how the CPU side registers the math, the CUDA twins call the
-*same code objects* -- the same math, operation for operation -- compiled with ``cuda.jit(device=True)``, in a copy
-of ``scalar``'s globals in which each scalar function's callees
+*same code objects* -- the same math, operation for operation -- compiled with
+``cuda.jit(device=True)``, in a copy of ``scalar``'s globals in which each scalar function's callees
 (``xlogy`` in ``loss_term``, ``splitmix64`` in the dropout hash) are their
 device twins too.  ``like`` keeps its generic ``@overload``, which CUDA
 compiles as it is.
