@@ -272,8 +272,16 @@ def test_dense_forward_rows_reports_a_non_finite_input_in_a_later_chunk(bad):
 
 
 def test_chunk_rows_bounds_the_workspace():
-    for units in ([10, 16, 1], [784, 1024, 1024, 10], [3, 2 * kdense.CHUNK_VALUES, 1]):
+    """At most CHUNK_VALUES activations a chunk, as many rows as fit, but never fewer than
+    CHUNK_MIN_ROWS rows (wide layers: BLAS needs tall products)."""
+    for units in ([10, 16, 1], [64, 100, 10], [784, 1024, 1024, 10],
+                  [3, 2 * kdense.CHUNK_VALUES, 1]):
+        width = sum(units[1:])
         rows = kdense.chunk_rows(units)
-        assert rows >= 1
-        assert rows * sum(units[1:]) <= max(kdense.CHUNK_VALUES, sum(units[1:]))
-        assert (rows + 1) * sum(units[1:]) > kdense.CHUNK_VALUES
+        assert rows >= kdense.CHUNK_MIN_ROWS
+        if rows > kdense.CHUNK_MIN_ROWS:  # the activations bound decides
+            assert rows * width <= kdense.CHUNK_VALUES < (rows + 1) * width
+        else:
+            assert kdense.CHUNK_MIN_ROWS * width >= kdense.CHUNK_VALUES - width
+    assert kdense.chunk_rows([10, 16, 1]) == kdense.CHUNK_VALUES // 17
+    assert kdense.chunk_rows([784, 1024, 1024, 10]) == kdense.CHUNK_MIN_ROWS
