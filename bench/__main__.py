@@ -141,6 +141,9 @@ def run(args, argv=None):
         notes.append(f"--epochs {args.epochs}: every workload's epochs were overridden; "
                      "the speed goals refer to the standard epochs.")
 
+    cores = _threads.available_cores()
+    # Before the libraries start (JAX's XLA sizes its pool by the CPUs it may use).
+    pinned = _threads.pin_cpus(n_threads) if args.threads else None
     libraries, libs, missing = _libraries(args, runners)
     for lib, reason in missing.items():
         notes.append(f"{lib}: {reason}; its columns are absent.")
@@ -163,7 +166,7 @@ def run(args, argv=None):
     rates = peaks.RateLog(args.peak_size, GPU_PEAK_SIZE if gpu_backend else None, gpu_backend)
     with _threads.limit(n_threads) as applied:
         environment = env.environment(n_threads, libraries=libs)
-        environment["threads_applied"] = applied
+        environment["threads_applied"] = dict(applied, cpus=pinned or "all")
         measurements = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -227,10 +230,12 @@ def run(args, argv=None):
         notes.append("JAX: one jitted call per epoch (lax.scan over the mini-batches, optax), "
                      "data and parameters on the device before the timed region, the compile "
                      "ahead of time and untimed (its seconds are in the fit table's notes); "
-                     "XLA's CPU thread pool is its own: the thread limit above does not reach "
-                     "it" + (" (here it matches: all cores)." if n_threads ==
-                             _threads.available_cores() else
-                             f", so JAX used all {_threads.available_cores()} cores."))
+                     "XLA's CPU thread pool has no setting of its own: it has as many threads "
+                     "as the process has CPUs" + (
+                         f", so the process was restricted to {n_threads} of its {cores} "
+                         f"CPUs (CPUs {pinned}) for every library." if pinned else
+                         f" ({cores} here, as for the other libraries)." if n_threads >= cores
+                         else f" (all {cores}: restricting the process failed)."))
     results = {
         "meta": {
             "mode": args.mode,

@@ -140,7 +140,8 @@ def _environment_lines(env, peak, gpu_peak=None):
         f"- CPU: {env.get('cpu_model')} ({env.get('machine')}); logical CPUs "
         f"{env.get('logical_cpus')}, available to this process {env.get('available_cores')}; "
         f"**threads used by every library: {env.get('threads_used')}** (BLAS via threadpoolctl, "
-        "numba.set_num_threads, torch.set_num_threads; JAX's XLA pool is not limited)",
+        "numba.set_num_threads, torch.set_num_threads; JAX's XLA pool by the CPUs the process "
+        f"may use: {(env.get('threads_applied') or {}).get('cpus', 'all')})",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- OPENBLAS_CORETYPE: "
         + (f"`{env['OPENBLAS_CORETYPE']}` (forces OpenBLAS's kernel; recorded, not changed)"

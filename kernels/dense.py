@@ -14,10 +14,10 @@ every batch.
 import numpy as np
 
 from ._jit import jit, like
-from .activations import activation_backward, bias_activation_forward
 from .dropout import dropout_backward, dropout_forward
+from .registry import IDENTITY
 from .scalar import dropout_stream
-from .small import input_delta, product
+from .small import forward_product, input_delta, product
 
 
 @jit(inline=True)
@@ -108,9 +108,8 @@ def dense_forward(params, layout, codes, X, acts, drop):
     A = X
     for i in range(n_layers):
         Z = block(acts, layout, n, i)
-        product(A, _weights(params, layout, i), Z)
         code = codes.output if i == n_layers - 1 else codes.hidden
-        bias_activation_forward(Z, _intercepts(params, layout, i), code)
+        forward_product(A, _weights(params, layout, i), _intercepts(params, layout, i), code, Z)
         # `is not None` alone in the condition: Numba prunes it for drop=None.
         if drop is not None:
             if drop.rates[i] > 0.0:
@@ -266,17 +265,18 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         if i > 0:
             # Before dW: input_delta may use dW's buffer as scratch.
             D_prev = block(deltas, layout, n, i - 1)
-            input_delta(D, W, dW, D_prev)
             dropped = False
             if drop is not None:
                 if drop.rates[i - 1] > 0.0:
+                    input_delta(D, W, dW, D_prev, A_prev, IDENTITY)
                     dropout_backward(A_prev, D_prev,
                                      dropout_stream(drop.seed, drop.step[0], i - 1),
                                      drop.rates[i - 1], codes.hidden)
                     dropped = True
             if not dropped:
-                activation_backward(A_prev, D_prev, codes.hidden)
-        product(A_prev.T, D, dW)
+                # The activation's derivative is applied as the product is stored.
+                input_delta(D, W, dW, D_prev, A_prev, codes.hidden)
+        product(A_prev.T, D, dW, dW.size)
         db = _intercepts(grad, layout, i)
         column_sums(D, db)
         if finish:

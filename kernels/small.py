@@ -28,10 +28,15 @@ from numba.core import cgutils, config, types
 from numba.extending import intrinsic
 
 from ._jit import jit
+from .activations import activation_backward, bias_activation_forward
+from .registry import EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH
+from .scalar import derivative
 
-__all__ = ["LANES", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_PRODUCT", "TILES_F32",
+__all__ = ["LANES", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_F32", "MAX_PRODUCT",
+           "TILES_F32",
            "use_tiles",
-           "tiled_product", "product", "input_delta"]
+           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "product", "forward_product",
+           "input_delta"]
 
 # Columns of a tile: one <8 x float> (256 bits) or two <4 x double> registers on AVX2.
 LANES = 8
@@ -60,56 +65,110 @@ def _vector_bytes():
 VECTOR_BYTES = _vector_bytes()
 ROWS_F64 = 8 * VECTOR_BYTES // (LANES * 8)
 ROWS_F32 = 8 * VECTOR_BYTES // (LANES * 4)
-# float32 tiles are 8 wide, half an AVX-512 register: there OpenBLAS's small-matrix
-# kernels are faster (measured: fits 10-25% slower through the tiles), so with AVX-512
-# float32 products stay with BLAS.  float64 tiles fill the register.
-TILES_F32 = VECTOR_BYTES == 32
-# Products of a layer with more weights (fan_in * fan_out) than this go to BLAS: there
-# the arithmetic dominates BLAS's fixed cost and its packed kernels are as fast or faster
-# (measured for batches of 200 rows: tiles win up to 128 x 128 with AVX2 BLAS, break even
-# with AVX-512's small-matrix kernels, lose at 256 x 256).
+# Layers with more weights (fan_in * fan_out) than this go to BLAS, in all three products
+# of a batch (forward, input delta, weight gradient): there the arithmetic dominates BLAS's
+# fixed cost and its packed kernels are as fast or faster.  Measured for batches of 200
+# rows, one thread (/tmp/s18/tiles_vs_blas.py, issue 15), BLAS time / tiles time:
+#
+#   AVX2 (OpenBLAS Haswell)  10x16  20x100  64x100  64x64  128x128  100x256  256x256
+#   float64 forward           1.84    1.27    1.37   1.14     1.07     0.98     0.73
+#   float64 weight gradient   1.82    1.31    1.19   1.29     1.23     0.96     0.79
+#   float32 forward           1.73    1.02    0.89   0.95     0.91     0.90     0.89
+#   float32 weight gradient   1.82    1.21    1.02   0.95     0.97     0.93     0.87
+#
+# float32 tiles are 8 wide and 8 rows tall: one broadcast load per multiply-add, which
+# makes them load-bound, so BLAS wins float32 products from ~64x64 on.  With AVX-512 a
+# float32 tile fills half a register and OpenBLAS has small-matrix kernels (measured:
+# fits 10-25% slower through the tiles), so there float32 stays with BLAS; float64 tiles
+# win up to 128x128 there too (break-even with the small-matrix kernels).
 MAX_TERMS = 128 * 128
+MAX_TERMS_F32 = 2048 if VECTOR_BYTES == 32 else 0
+TILES_F32 = MAX_TERMS_F32 > 0
 # Products with more multiply-adds than this go to BLAS too: it runs them on every core
 # (many-row predict), the tiles on one.
 MAX_PRODUCT = 1 << 22
 
 
+# What a tile does with its sums before storing them (``mode`` of the tile intrinsic).
+PLAIN = 0  # out = X @ Y
+DERIVATIVE = 1  # out = derivative(code, E, X @ Y): E the layer's outputs (input_delta)
+BIAS_ACT = 2  # out = activate(code, X @ Y + E): E the intercepts; code RELU or IDENTITY
+
+
+def _epilogue(builder, mode, code, acc, e):
+    """The vector a tile stores, from its sums ``acc`` and the matching vector ``e`` of E.
+
+    ``mode`` and ``code`` are Python ints here (one branch of the tile's switch):
+    the same operations, in the same order, as ``scalar.derivative`` and
+    ``scalar.activate`` do on one element.
+    """
+    zero = ir.Constant(acc.type, [ir.Constant(acc.type.element, 0.0)] * LANES)
+    one = ir.Constant(acc.type, [ir.Constant(acc.type.element, 1.0)] * LANES)
+    if mode == DERIVATIVE:
+        if code == RELU:  # a == 0 -> 0, else d
+            return builder.select(builder.fcmp_ordered("==", e, zero), zero, acc)
+        if code == TANH:  # d * (1 - a * a)
+            return builder.fmul(acc, builder.fsub(one, builder.fmul(e, e)))
+        if code == LOGISTIC:  # d * a * (1 - a)
+            return builder.fmul(builder.fmul(acc, e), builder.fsub(one, e))
+        return acc
+    if mode == BIAS_ACT:
+        z = builder.fadd(acc, e)
+        if code == RELU:  # z < 0 -> 0, else z (NaN stays NaN)
+            return builder.select(builder.fcmp_ordered("<", z, zero), zero, z)
+        return z
+    return acc
+
+
+# The (mode, code) pairs with an epilogue of their own; every other pair stores the plain
+# sums (the callers send only these: see forward_product and input_delta).
+_EPILOGUES = [(DERIVATIVE, RELU), (DERIVATIVE, TANH), (DERIVATIVE, LOGISTIC), (BIAS_ACT, RELU),
+              (BIAS_ACT, IDENTITY)]
+
+
 def _tile_kernel(rows_of):
-    """An intrinsic computing one ``rows x LANES`` tile of ``out = X @ Y``.
+    """An intrinsic computing one ``rows x LANES`` tile of ``out = X @ Y``, fused epilogue.
 
     ``rows_of(dtype)`` gives the tile's height for the arrays' dtype (decided
     while compiling: one intrinsic serves both dtypes).
 
-    ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length)`` sets, for
-    ``q < rows`` and ``l < LANES``::
+    ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length, E, e0, erow, mode, code)``
+    computes, for ``q < rows`` and ``l < LANES``::
 
-        out.flat[o0 + q*orow + l] = sum(X.flat[x0 + q*xr + s*xc] * Y.flat[y0 + s*yr + l]
-                                        for s in range(length))
+        s_ql = sum(X.flat[x0 + q*xr + s*xc] * Y.flat[y0 + s*yr + l] for s in range(length))
 
-    summed in the order of ``s``, starting from 0.  Offsets and strides are in
-    elements; the arrays' data pointers are used as they are, so any layout
-    of X works (A or A.T); Y's tile row and out's tile row must be
-    contiguous.  Nothing is checked: the caller keeps every access in bounds.
+    summed in the order of ``s``, starting from 0, and stores into
+    ``out.flat[o0 + q*orow + l]``: ``s_ql`` (``mode`` PLAIN),
+    ``derivative(code, e_ql, s_ql)`` (DERIVATIVE) or ``activate(code, s_ql +
+    e_ql)`` (BIAS_ACT), with ``e_ql = E.flat[e0 + q*erow + l]`` (``erow = 0``: the
+    same vector of E for every row, e.g. intercepts).  Offsets and strides are
+    in elements; the arrays' data pointers are used as they are, so any layout
+    of X works (A or A.T); Y's, out's and E's tile rows must be contiguous.
+    Nothing is checked: the caller keeps every access in bounds, and passes a
+    (mode, code) pair of ``_EPILOGUES`` (any other stores the plain sums).
     """
 
     @intrinsic
-    def tile(typingctx, X, x0, xr, xc, Y, y0, yr, out, o0, orow, length):
-        if not all(isinstance(a, types.Array) for a in (X, Y, out)):
+    def tile(typingctx, X, x0, xr, xc, Y, y0, yr, out, o0, orow, length, E, e0, erow, mode,
+             code):
+        if not all(isinstance(a, types.Array) for a in (X, Y, out, E)):
             return None
-        if not (X.dtype == Y.dtype == out.dtype) or X.dtype not in (types.float32,
-                                                                    types.float64):
+        if not (X.dtype == Y.dtype == out.dtype == E.dtype) or X.dtype not in (types.float32,
+                                                                              types.float64):
             return None
         sig = types.void(X, types.intp, types.intp, types.intp, Y, types.intp, types.intp,
-                         out, types.intp, types.intp, types.intp)
+                         out, types.intp, types.intp, types.intp, E, types.intp, types.intp,
+                         types.intp, types.intp)
 
         def codegen(context, builder, signature, args):
-            (x, x0, xr, xc, y, y0, yr, o, o0, orow, length) = args
+            (x, x0, xr, xc, y, y0, yr, o, o0, orow, length, e, e0, erow, mode, code) = args
             rows = rows_of(signature.args[0].dtype)
             ft = context.get_value_type(signature.args[0].dtype)
             vt = ir.VectorType(ft, LANES)
             xdata = context.make_array(signature.args[0])(context, builder, x).data
             ydata = context.make_array(signature.args[4])(context, builder, y).data
             odata = context.make_array(signature.args[7])(context, builder, o).data
+            edata = context.make_array(signature.args[11])(context, builder, e).data
             suffix = "v%d%s" % (LANES, "f64" if ft == ir.DoubleType() else "f32")
             fmuladd = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vt, [vt, vt, vt]), "llvm.fmuladd." + suffix)
@@ -130,10 +189,32 @@ def _tile_kernel(rows_of):
                                                 undef, splat_mask)
                     builder.store(builder.call(fmuladd, [xb, yv, builder.load(accs[q])]),
                                   accs[q])
-            for q in range(rows):
-                oi = builder.add(o0, builder.mul(ir.Constant(orow.type, q), orow))
-                optr = builder.bitcast(builder.gep(odata, [oi]), vt.as_pointer())
-                builder.store(builder.load(accs[q]), optr, align=1)
+            sums = [builder.load(acc) for acc in accs]
+
+            def vector(data, start, q, stride):
+                index = builder.add(start, builder.mul(ir.Constant(stride.type, q), stride))
+                return builder.bitcast(builder.gep(data, [index]), vt.as_pointer())
+
+            # One branch per (mode, code) pair, taken once per tile; the default stores the
+            # plain sums.
+            done = builder.append_basic_block("tile_stored")
+            plain = builder.append_basic_block("tile_store_plain")
+            switch = builder.switch(builder.add(builder.mul(mode, ir.Constant(mode.type, 16)),
+                                                code), plain)
+            for m, c in [(PLAIN, IDENTITY)] + _EPILOGUES:
+                case = plain if m == PLAIN else builder.append_basic_block(
+                    "tile_store_%d_%d" % (m, c))
+                if m != PLAIN:
+                    switch.add_case(ir.Constant(mode.type, m * 16 + c), case)
+                builder.position_at_end(case)
+                for q in range(rows):
+                    ev = None
+                    if m != PLAIN:
+                        ev = builder.load(vector(edata, e0, q, erow), align=1)
+                    builder.store(_epilogue(builder, m, c, sums[q], ev),
+                                  vector(odata, o0, q, orow), align=1)
+                builder.branch(done)
+            builder.position_at_end(done)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -146,28 +227,32 @@ _tile_row = _tile_kernel(lambda dtype: 1)
 
 
 @jit(inline=True)
-def use_tiles(n, m, k):
-    """Whether a product with ``n x k`` outputs summed over ``m`` terms suits the tiles.
-
-    (:func:`product` and :func:`input_delta` also keep float32 with BLAS where
-    :data:`TILES_F32` is False.)
+def use_tiles(itemsize, weights, n, m, k):
+    """Whether a product of a layer with ``weights`` weights suits the tiles.
 
     Parameters
     ----------
+    itemsize : int
+        8 (float64) or 4 (float32).
+    weights : int
+        The layer's ``fan_in * fan_out`` (limits :data:`MAX_TERMS`, :data:`MAX_TERMS_F32`).
     n, m, k : int
-        ``out (n, k) = X (n, m) @ Y (m, k)``.
+        The product: ``out (n, k) = X (n, m) @ Y (m, k)``; ``k >= LANES`` (the tiles'
+        edge handling), ``n * m * k <= MAX_PRODUCT``.
 
     Returns
     -------
     bool
     """
-    return k >= LANES and m * k <= MAX_TERMS and n * m * k <= MAX_PRODUCT
+    limit = MAX_TERMS if itemsize == 8 else MAX_TERMS_F32
+    return k >= LANES and weights <= limit and n * m * k <= MAX_PRODUCT
 
 
 # Not inlined: one compiled unit per argument layout, however many call sites.
 @jit
-def tiled_product(X, Y, out):
-    """``out = X @ Y`` by register tiles, each output summed in the order of the sum.
+def tiled_product(X, Y, out, E, mode, code):
+    """``out = X @ Y`` by register tiles, each output summed in the order of the sum,
+    finished by the tile's epilogue (``mode``) on the way to memory.
 
     Parameters
     ----------
@@ -176,6 +261,15 @@ def tiled_product(X, Y, out):
     Y : ndarray of shape (m, k), C-contiguous, ``k >= LANES``
     out : ndarray of shape (n, k), C-contiguous
         Overwritten.
+    E : ndarray of shape (n, k) or (k,), C-contiguous
+        PLAIN: unused (pass ``out``); DERIVATIVE: the layer's outputs (n, k), out
+        receives ``derivative(code, E, X @ Y)``; BIAS_ACT: the intercepts (k,), out
+        receives ``activate(code, X @ Y + E)``.
+    mode : int
+        PLAIN, DERIVATIVE or BIAS_ACT.
+    code : int
+        The activation code: for DERIVATIVE one of RELU, TANH, LOGISTIC,
+        IDENTITY; for BIAS_ACT RELU or IDENTITY.
     """
     n, m = X.shape
     k = Y.shape[1]
@@ -184,6 +278,7 @@ def tiled_product(X, Y, out):
     xc = X.strides[1] // size
     yr = Y.strides[0] // size
     orow = out.strides[0] // size
+    erow = E.strides[0] // size if E.ndim == 2 else 0
     rows = ROWS_F64 if size == 8 else ROWS_F32
     i = 0
     while i < n:
@@ -197,21 +292,25 @@ def tiled_product(X, Y, out):
         while j < k:
             c = j if k - j >= LANES else k - LANES  # last column tile overlaps likewise
             if r >= 0:
-                _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m)
+                _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
+                      E, r * erow + c, erow, mode, code)
             else:
-                _tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m)
+                _tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m,
+                          E, i * erow + c, erow, mode, code)
             j += LANES
         i = i + rows if r >= 0 else i + 1
 
 
 @jit(inline=True)
-def input_delta(D, W, scratch, D_prev):
-    """``D_prev = D @ W.T``: the error a layer sends back to its inputs.
+def input_delta(D, W, scratch, D_prev, A_prev, code):
+    """``D_prev = (D @ W.T) * act'(A_prev)``: the error a layer sends back to its inputs.
 
-    The tiled product needs the right-hand side's rows contiguous, so ``W.T``
-    is first copied into ``scratch``: the layer's weight-gradient buffer,
-    which the backward pass fills only afterwards.  A 1-wide layer (single
-    output) is an outer product, one multiplication per element.
+    The derivative is taken as ``scalar.derivative`` does, fused into the
+    product's stores (``code`` IDENTITY: none, e.g. before dropout's own).  The
+    tiled product needs the right-hand side's rows contiguous, so ``W.T`` is
+    first copied into ``scratch``: the layer's weight-gradient buffer, which
+    the backward pass fills only afterwards.  A 1-wide layer (single output) is
+    an outer product, one multiplication per element.
 
     Parameters
     ----------
@@ -221,7 +320,11 @@ def input_delta(D, W, scratch, D_prev):
     scratch : ndarray of shape (fan_in, fan_out), C-contiguous
         Overwritten (with ``W.T``, when the tiles are used).
     D_prev : ndarray of shape (n, fan_in)
-        Written: dLoss/dA of the layer's input (before the activation's derivative).
+        Written: dLoss/dZ of the layer below (dLoss/dA when ``code`` is IDENTITY).
+    A_prev : ndarray of shape (n, fan_in), C-contiguous
+        The outputs of the layer below.
+    code : int
+        Its (hidden) activation code.
     """
     n, k = D.shape
     m = W.shape[0]
@@ -229,19 +332,44 @@ def input_delta(D, W, scratch, D_prev):
         for r in range(n):
             d = D[r, 0]
             for p in range(m):
-                D_prev[r, p] = d * W[p, 0]
-    elif use_tiles(n, k, m) and (TILES_F32 or D.itemsize == 8):
+                D_prev[r, p] = derivative(code, A_prev[r, p], d * W[p, 0])
+    elif use_tiles(D.itemsize, W.size, n, k, m) and code != SOFTMAX and code != EXP:
         WT = scratch.reshape((k, m))
         for p in range(m):
             for j in range(k):
                 WT[j, p] = W[p, j]
-        tiled_product(D, WT, D_prev)
+        tiled_product(D, WT, D_prev, A_prev, DERIVATIVE, code)
     else:
         np.dot(D, W.T, D_prev)
+        activation_backward(A_prev, D_prev, code)
 
 
 @jit(inline=True)
-def product(X, Y, out):
+def forward_product(X, W, b, code, Z):
+    """``Z = act(X @ W + b)``: a layer's forward pass, bias and activation fused where they can.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, fan_in), C-contiguous
+    W : ndarray of shape (fan_in, fan_out), C-contiguous
+    b : ndarray of shape (fan_out,)
+    code : int
+        The layer's activation code.  RELU and IDENTITY are applied in the tiles'
+        stores; the others (and BLAS-sized layers) in a pass after the product.
+    Z : ndarray of shape (n, fan_out), C-contiguous
+        Overwritten.
+    """
+    n, m = X.shape
+    k = W.shape[1]
+    if (code == RELU or code == IDENTITY) and use_tiles(X.itemsize, W.size, n, m, k):
+        tiled_product(X, W, Z, b, BIAS_ACT, code)
+    else:
+        product(X, W, Z, W.size)
+        bias_activation_forward(Z, b, code)
+
+
+@jit(inline=True)
+def product(X, Y, out, weights):
     """``out = X @ Y``: by the tiles for narrow layers (:func:`use_tiles`), else BLAS.
 
     Parameters
@@ -251,9 +379,12 @@ def product(X, Y, out):
     Y : ndarray of shape (m, k), C-contiguous
     out : ndarray of shape (n, k), C-contiguous
         Overwritten.
+    weights : int
+        The number of weights of the layer the product belongs to (``fan_in *
+        fan_out``): its weights for the forward pass, its gradient for ``A.T @ D``.
     """
     n, m = X.shape
-    if use_tiles(n, m, Y.shape[1]) and (TILES_F32 or X.itemsize == 8):
-        tiled_product(X, Y, out)
+    if use_tiles(X.itemsize, weights, n, m, Y.shape[1]):
+        tiled_product(X, Y, out, out, PLAIN, IDENTITY)
     else:
         np.dot(X, Y, out)

@@ -47,27 +47,32 @@ def _rng(request):
 # of their own worth testing: what runs is the code inlined into a caller).
 @njit
 def _tiled(X, Y, out):
-    ksmall.tiled_product(X, Y, out)
+    ksmall.tiled_product(X, Y, out, out, ksmall.PLAIN, kreg.IDENTITY)
 
 
 @njit
 def _tiled_transposed(A, Y, out):
-    ksmall.tiled_product(A.T, Y, out)
+    ksmall.tiled_product(A.T, Y, out, out, ksmall.PLAIN, kreg.IDENTITY)
 
 
 @njit
 def _product(X, Y, out):
-    ksmall.product(X, Y, out)
+    ksmall.product(X, Y, out, Y.size)
 
 
 @njit
-def _input_delta(D, W, scratch, D_prev):
-    ksmall.input_delta(D, W, scratch, D_prev)
+def _input_delta(D, W, scratch, D_prev, A_prev, code):
+    ksmall.input_delta(D, W, scratch, D_prev, A_prev, code)
 
 
 @njit
-def _use_tiles(n, m, k):
-    return ksmall.use_tiles(n, m, k)
+def _forward_product(X, W, b, code, Z):
+    ksmall.forward_product(X, W, b, code, Z)
+
+
+@njit
+def _use_tiles(itemsize, weights, n, m, k):
+    return ksmall.use_tiles(itemsize, weights, n, m, k)
 
 
 def _assert_product(got, X, Y, dtype):
@@ -116,14 +121,18 @@ def test_tiled_product_sums_in_order_exactly_where_exact(dtype):
 
 
 def test_use_tiles_limits():
-    assert not _use_tiles(200, 16, L - 1)  # narrower than a tile: BLAS
-    assert _use_tiles(200, 16, L)
-    side = int(np.sqrt(ksmall.MAX_TERMS))
-    assert _use_tiles(1, side, side)
-    assert not _use_tiles(1, side, side + 1)  # more weights than MAX_TERMS
+    assert not _use_tiles(8, 16 * (L - 1), 200, 16, L - 1)  # narrower than a tile: BLAS
+    assert _use_tiles(8, 16 * L, 200, 16, L)
+    assert _use_tiles(8, ksmall.MAX_TERMS, 1, 16, L)
+    assert not _use_tiles(8, ksmall.MAX_TERMS + 1, 1, 16, L)  # more weights than MAX_TERMS
+    # float32 has its own limit (0 where BLAS's float32 kernels are faster: AVX-512).
+    assert _use_tiles(4, ksmall.MAX_TERMS_F32, 1, 16, L) == ksmall.TILES_F32
+    assert not _use_tiles(4, ksmall.MAX_TERMS_F32 + 1, 1, 16, L)
+    # The weight gradient of a (20, 100) layer sums 200 rows: a 20 000-term Y, 2000 weights.
+    assert _use_tiles(8, 20 * 100, 20, 200, 100)
     rows = ksmall.MAX_PRODUCT // (16 * L)
-    assert _use_tiles(rows, 16, L)
-    assert not _use_tiles(rows + 1, 16, L)  # a product big enough for BLAS's threads
+    assert _use_tiles(8, 16 * L, rows, 16, L)
+    assert not _use_tiles(8, 16 * L, rows + 1, 16, L)  # a product big enough for BLAS's threads
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -153,9 +162,66 @@ def test_input_delta_is_D_times_W_transposed(request, dtype, shape):
     W_before = W.copy()
     scratch = np.full((fan_in, fan_out), np.nan, dtype=dtype)
     D_prev = np.full((n, fan_in), np.nan, dtype=dtype)
-    _input_delta(D, W, scratch, D_prev)
+    A_prev = rng.rand(n, fan_in).astype(dtype)  # not read: IDENTITY takes no derivative
+    _input_delta(D, W, scratch, D_prev, A_prev, kreg.IDENTITY)
     np.testing.assert_array_equal(W, W_before)
     _assert_product(D_prev, D, W.T, dtype)
+
+
+# Every hidden activation, by every path of input_delta / forward_product: outer product
+# (1 output), tiles (fused epilogue), BLAS (separate pass).
+FUSED_SHAPES = [(200, 16, 1), (7, 8, 5), (ROWS + 1, 17, 9), (2 * ROWS + 3, 100, 20),
+                (3, 300, 300)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("shape", FUSED_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_input_delta_applies_the_derivative(request, dtype, name, shape):
+    """``(D @ W.T) * act'(A_prev)`` with the derivative written in terms of the outputs, as
+    scikit-learn's DERIVATIVES (relu: exactly 0 where the output is 0)."""
+    n, fan_in, fan_out = shape
+    rng = _rng(request)
+    D = rng.randn(n, fan_out).astype(dtype)
+    W = rng.randn(fan_in, fan_out).astype(dtype)
+    A_prev = R.activation(rng.randn(n, fan_in), name).astype(dtype)
+    scratch = np.full((fan_in, fan_out), np.nan, dtype=dtype)
+    D_prev = np.full((n, fan_in), np.nan, dtype=dtype)
+    _input_delta(D, W, scratch, D_prev, A_prev, kreg.ACTIVATION_CODES[name])
+    A64 = A_prev.astype(np.float64)
+    D64, WT64 = D.astype(np.float64), W.T.astype(np.float64)
+    expected = R.activation_derivative(A64, D64 @ WT64, name)
+    # The product's rounding (sums of length fan_out) scaled by the derivative's factor
+    # (|act'| <= 1 for these four, as a function of the output), plus the factor's own
+    # few roundings (<= 3 operations): k = fan_out + 3 on that scale.
+    bound = np.abs(D64) @ np.abs(WT64)
+    assert_close(D_prev, expected, k=fan_out + 3, rtol=0.0, dtype=dtype, scale=bound)
+    if name == "relu":
+        assert np.all(D_prev[A_prev == 0] == 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["relu", "identity", "tanh", "logistic"])
+@pytest.mark.parametrize("shape", FUSED_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_forward_product_adds_bias_and_activates(request, dtype, name, shape):
+    """``act(X @ W + b)``: relu and identity in the tiles' stores, others after the product."""
+    n, fan_in, fan_out = shape
+    rng = _rng(request)
+    X = rng.randn(n, fan_in).astype(dtype)
+    W = rng.randn(fan_in, fan_out).astype(dtype)
+    b = rng.randn(fan_out).astype(dtype)
+    Z = np.full((n, fan_out), np.nan, dtype=dtype)
+    _forward_product(X, W, b, kreg.ACTIVATION_CODES[name], Z)
+    X64, W64 = X.astype(np.float64), W.astype(np.float64)
+    pre = X64 @ W64 + b
+    expected = R.activation(pre, name)
+    # relu, identity, tanh and logistic have slopes <= 1: the error of the sum (length
+    # fan_in, plus the bias) passes through no larger, plus the activation's own rounding
+    # (a few ulps of the result: 4 more).
+    bound = np.abs(X64) @ np.abs(W64) + np.abs(b) + np.abs(expected)
+    assert_close(Z, expected, k=fan_in + 4, rtol=0.0, dtype=dtype, scale=bound)
+    if name == "relu":
+        assert np.all(Z >= 0)
 
 
 # ------------------------------------------------ the dense passes, through the tiles
