@@ -382,3 +382,30 @@ def test_import_time_is_measured_in_a_fresh_process():
     assert "error" not in res, res
     assert res["total_s"] == pytest.approx(res["dependencies_s"] + res["fastnet_s"])
     assert res["fastnet_s"] > 0
+
+
+_PIN_PROBE = """
+import os, sys, json
+sys.path.insert(0, sys.argv[1])
+from bench import threads
+before = sorted(os.sched_getaffinity(0))
+pinned = threads.pin_cpus(1)
+print(json.dumps({"before": before, "pinned": pinned,
+                  "after": sorted(os.sched_getaffinity(0))}))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"),
+                    reason="no CPU affinity on this platform (the bench then pins nothing)")
+def test_pin_cpus_restricts_the_process_to_n_cpus():
+    """``--threads 1`` pins the bench to one CPU, the only limit XLA's pool obeys; with no
+    more CPUs than asked for it changes nothing.  Run in a child: pinning is for life."""
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", _PIN_PROBE, str(ROOT)], capture_output=True,
+                         text=True, check=True).stdout
+    got = json.loads(out)
+    if len(got["before"]) > 1:
+        assert got["pinned"] == got["before"][:1]
+        assert got["after"] == got["before"][:1]
+    else:
+        assert got["pinned"] is None and got["after"] == got["before"]
