@@ -4,21 +4,22 @@ For the products of a small network (a batch of 200 rows through layers a
 few dozen units wide) a BLAS call costs more in its fixed overhead -- the
 argument checks, packing the operands into buffers, deciding on threads --
 than in arithmetic, and OpenBLAS has no small-matrix kernel on AVX2 machines.
-These products run here instead, as tiles of ``ROWS x LANES`` outputs kept in
-vector registers while the sum runs over its whole length.
+These products run here instead, as tiles of ``rows x lanes`` outputs kept in
+vector registers while the sum runs over its whole length (``lanes``: 8 float64
+or 16 float32 columns, :func:`lanes`).
 
 Numba leaves its SLP vectorizer off, so straight-line code on scalar
 accumulators stays scalar; the tile is therefore written as an LLVM
-intrinsic on ``<LANES x float>`` vectors (:func:`_tile_kernel`).  It sums
+intrinsic on ``<lanes x float>`` vectors (:func:`_tile_kernel`).  It sums
 each output in the order of the sum (index 0 first), each step a
 multiply-add (``llvm.fmuladd``: fused where the CPU has FMA, as BLAS does);
 no reassociation, no fast-math.
 
-Edges: a product whose width is not a multiple of ``LANES`` places its last
-column tile at ``k - LANES``, overlapping the one before; likewise the last
+Edges: a product whose width is not a multiple of ``lanes`` places its last
+column tile at ``k - lanes``, overlapping the one before; likewise the last
 row tile.  The overlapped outputs are computed again in the same order and
 written with the same values, so no masked loads or stores are needed --
-which is why the tiled path needs ``k >= LANES``.  Narrower products stay
+which is why the tiled path needs ``k >= lanes``.  Narrower products stay
 with BLAS (:func:`use_tiles`).
 """
 
@@ -32,14 +33,18 @@ from .activations import activation_backward, bias_activation_forward
 from .registry import EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH
 from .scalar import derivative
 
-__all__ = ["LANES", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_F32", "MAX_PRODUCT",
-           "TILES_F32",
+__all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_F32",
+           "MAX_PRODUCT", "TILES_F32", "lanes",
            "use_tiles",
            "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "product", "forward_product",
            "input_delta"]
 
-# Columns of a tile: one <8 x float> (256 bits) or two <4 x double> registers on AVX2.
+# Columns of a tile: float64 tiles are 8 wide (two <4 x double> registers on AVX2, one on
+# AVX-512), float32 tiles 16 (two <8 x float> on AVX2).  Two registers a row, so that a
+# step of the sum loads one broadcast per two multiply-adds: with one register a row
+# (8-wide float32 tiles, measured) the loads, not the multiply-adds, set the pace.
 LANES = 8
+LANES_F32 = 16
 
 
 def _vector_bytes():
@@ -64,7 +69,7 @@ def _vector_bytes():
 # on two FMA ports, few enough not to spill (AVX2 has 16 registers, AVX-512 32).
 VECTOR_BYTES = _vector_bytes()
 ROWS_F64 = 8 * VECTOR_BYTES // (LANES * 8)
-ROWS_F32 = 8 * VECTOR_BYTES // (LANES * 4)
+ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
 # Layers with more weights (fan_in * fan_out) than this go to BLAS, in all three products
 # of a batch (forward, input delta, weight gradient): there the arithmetic dominates BLAS's
 # fixed cost and its packed kernels are as fast or faster.  Measured for batches of 200
@@ -73,16 +78,16 @@ ROWS_F32 = 8 * VECTOR_BYTES // (LANES * 4)
 #   AVX2 (OpenBLAS Haswell)  10x16  20x100  64x100  64x64  128x128  100x256  256x256
 #   float64 forward           1.84    1.27    1.37   1.14     1.07     0.98     0.73
 #   float64 weight gradient   1.82    1.31    1.19   1.29     1.23     0.96     0.79
-#   float32 forward           1.73    1.02    0.89   0.95     0.91     0.90     0.89
-#   float32 weight gradient   1.82    1.21    1.02   0.95     0.97     0.93     0.87
+#   float32 forward           1.88    1.12    1.01   1.14     1.10     0.88     1.06
+#   float32 weight gradient   2.95    1.48    1.16   1.34     1.27     1.16     1.05
 #
-# float32 tiles are 8 wide and 8 rows tall: one broadcast load per multiply-add, which
-# makes them load-bound, so BLAS wins float32 products from ~64x64 on.  With AVX-512 a
-# float32 tile fills half a register and OpenBLAS has small-matrix kernels (measured:
-# fits 10-25% slower through the tiles), so there float32 stays with BLAS; float64 tiles
-# win up to 128x128 there too (break-even with the small-matrix kernels).
+# (float32 tiles 8 wide -- one register a row, one broadcast load per multiply-add --
+# were load-bound and lost to BLAS from 64x64 on: 0.89-0.95.)  With AVX-512 OpenBLAS has
+# small-matrix kernels; there float64 tiles win up to 128x128 too (break-even with those
+# kernels) and float32 products stay with BLAS (measured with 8-wide float32 tiles: fits
+# 10-25% slower through the tiles; the 16-wide ones are untested there).
 MAX_TERMS = 128 * 128
-MAX_TERMS_F32 = 2048 if VECTOR_BYTES == 32 else 0
+MAX_TERMS_F32 = MAX_TERMS if VECTOR_BYTES == 32 else 0
 TILES_F32 = MAX_TERMS_F32 > 0
 # Products with more multiply-adds than this go to BLAS too: it runs them on every core
 # (many-row predict), the tiles on one.
@@ -102,8 +107,8 @@ def _epilogue(builder, mode, code, acc, e):
     the same operations, in the same order, as ``scalar.derivative`` and
     ``scalar.activate`` do on one element.
     """
-    zero = ir.Constant(acc.type, [ir.Constant(acc.type.element, 0.0)] * LANES)
-    one = ir.Constant(acc.type, [ir.Constant(acc.type.element, 1.0)] * LANES)
+    zero = ir.Constant(acc.type, [ir.Constant(acc.type.element, 0.0)] * acc.type.count)
+    one = ir.Constant(acc.type, [ir.Constant(acc.type.element, 1.0)] * acc.type.count)
     if mode == DERIVATIVE:
         if code == RELU:  # a == 0 -> 0, else d
             return builder.select(builder.fcmp_ordered("==", e, zero), zero, acc)
@@ -127,13 +132,13 @@ _EPILOGUES = [(DERIVATIVE, RELU), (DERIVATIVE, TANH), (DERIVATIVE, LOGISTIC), (B
 
 
 def _tile_kernel(rows_of):
-    """An intrinsic computing one ``rows x LANES`` tile of ``out = X @ Y``, fused epilogue.
+    """An intrinsic computing one ``rows x lanes`` tile of ``out = X @ Y``, fused epilogue.
 
     ``rows_of(dtype)`` gives the tile's height for the arrays' dtype (decided
     while compiling: one intrinsic serves both dtypes).
 
     ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length, E, e0, erow, mode, code)``
-    computes, for ``q < rows`` and ``l < LANES``::
+    computes, for ``q < rows`` and ``l < lanes`` (:func:`lanes` of the dtype)::
 
         s_ql = sum(X.flat[x0 + q*xr + s*xc] * Y.flat[y0 + s*yr + l] for s in range(length))
 
@@ -164,19 +169,20 @@ def _tile_kernel(rows_of):
             (x, x0, xr, xc, y, y0, yr, o, o0, orow, length, e, e0, erow, mode, code) = args
             rows = rows_of(signature.args[0].dtype)
             ft = context.get_value_type(signature.args[0].dtype)
-            vt = ir.VectorType(ft, LANES)
+            width = LANES if ft == ir.DoubleType() else LANES_F32
+            vt = ir.VectorType(ft, width)
             xdata = context.make_array(signature.args[0])(context, builder, x).data
             ydata = context.make_array(signature.args[4])(context, builder, y).data
             odata = context.make_array(signature.args[7])(context, builder, o).data
             edata = context.make_array(signature.args[11])(context, builder, e).data
-            suffix = "v%d%s" % (LANES, "f64" if ft == ir.DoubleType() else "f32")
+            suffix = "v%d%s" % (width, "f64" if ft == ir.DoubleType() else "f32")
             fmuladd = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vt, [vt, vt, vt]), "llvm.fmuladd." + suffix)
-            zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * LANES)
+            zero = ir.Constant(vt, [ir.Constant(ft, 0.0)] * width)
             accs = [cgutils.alloca_once_value(builder, zero) for _ in range(rows)]
             undef = ir.Constant(vt, ir.Undefined)
             lane0 = ir.Constant(ir.IntType(32), 0)
-            splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+            splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
             with cgutils.for_range(builder, length, intp=x0.type) as loop:
                 s = loop.index
                 yptr = builder.gep(ydata, [builder.add(y0, builder.mul(s, yr))])
@@ -227,6 +233,12 @@ _tile_row = _tile_kernel(lambda dtype: 1)
 
 
 @jit(inline=True)
+def lanes(itemsize):
+    """Columns of a tile for elements of ``itemsize`` bytes (8: float64, 4: float32)."""
+    return LANES if itemsize == 8 else LANES_F32
+
+
+@jit(inline=True)
 def use_tiles(itemsize, weights, n, m, k):
     """Whether a product of a layer with ``weights`` weights suits the tiles.
 
@@ -237,7 +249,7 @@ def use_tiles(itemsize, weights, n, m, k):
     weights : int
         The layer's ``fan_in * fan_out`` (limits :data:`MAX_TERMS`, :data:`MAX_TERMS_F32`).
     n, m, k : int
-        The product: ``out (n, k) = X (n, m) @ Y (m, k)``; ``k >= LANES`` (the tiles'
+        The product: ``out (n, k) = X (n, m) @ Y (m, k)``; ``k >= lanes(itemsize)`` (the tiles'
         edge handling), ``n * m * k <= MAX_PRODUCT``.
 
     Returns
@@ -245,7 +257,7 @@ def use_tiles(itemsize, weights, n, m, k):
     bool
     """
     limit = MAX_TERMS if itemsize == 8 else MAX_TERMS_F32
-    return k >= LANES and weights <= limit and n * m * k <= MAX_PRODUCT
+    return k >= lanes(itemsize) and weights <= limit and n * m * k <= MAX_PRODUCT
 
 
 # Not inlined: one compiled unit per argument layout, however many call sites.
@@ -258,7 +270,7 @@ def tiled_product(X, Y, out, E, mode, code):
     ----------
     X : ndarray of shape (n, m)
         Any strides (a C-contiguous array or the transpose of one).
-    Y : ndarray of shape (m, k), C-contiguous, ``k >= LANES``
+    Y : ndarray of shape (m, k), C-contiguous, ``k >= lanes(X.itemsize)``
     out : ndarray of shape (n, k), C-contiguous
         Overwritten.
     E : ndarray of shape (n, k) or (k,), C-contiguous
@@ -280,6 +292,7 @@ def tiled_product(X, Y, out, E, mode, code):
     orow = out.strides[0] // size
     erow = E.strides[0] // size if E.ndim == 2 else 0
     rows = ROWS_F64 if size == 8 else ROWS_F32
+    width = lanes(size)
     i = 0
     while i < n:
         if n - i >= rows:
@@ -290,14 +303,14 @@ def tiled_product(X, Y, out, E, mode, code):
             r = -1
         j = 0
         while j < k:
-            c = j if k - j >= LANES else k - LANES  # last column tile overlaps likewise
+            c = j if k - j >= width else k - width  # last column tile overlaps likewise
             if r >= 0:
                 _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
                       E, r * erow + c, erow, mode, code)
             else:
                 _tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m,
                           E, i * erow + c, erow, mode, code)
-            j += LANES
+            j += width
         i = i + rows if r >= 0 else i + 1
 
 

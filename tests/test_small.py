@@ -31,12 +31,26 @@ from fastnet.kernels import small as ksmall
 DTYPES = [np.float64, np.float32]
 L = ksmall.LANES
 ROWS = max(ksmall.ROWS_F64, ksmall.ROWS_F32)
-# (n, m, k): out (n, k) = X (n, m) @ Y (m, k), every k >= LANES (the tiled path).
-TILED_SHAPES = [
-    (1, 1, L), (1, 7, L + 1), (2, 3, 2 * L - 1), (ROWS - 1, 5, 13),
-    (ROWS, 1, L), (ROWS + 1, 17, 3 * L + 1), (2 * ROWS + 3, 10, 16), (200, 20, 100),
-    (37, 33, 64), (9, 128, 128),
-]
+
+
+def _tiled_shapes(lanes):
+    """(n, m, k): out (n, k) = X (n, m) @ Y (m, k), every k >= lanes (the tiled path)."""
+    return [
+        (1, 1, lanes), (1, 7, lanes + 1), (2, 3, 2 * lanes - 1), (ROWS - 1, 5, lanes + 5),
+        (ROWS, 1, lanes), (ROWS + 1, 17, 3 * lanes + 1), (2 * ROWS + 3, 10, 2 * lanes),
+        (200, 20, 100), (37, 33, 64), (9, 128, 128),
+    ]
+
+
+# Tiles are ksmall.lanes(itemsize) wide: 8 float64 columns, 16 float32.
+TILED_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LANES),
+                                                   (np.float32, ksmall.LANES_F32))
+               for shape in _tiled_shapes(lanes)]
+
+
+def _case_id(case):
+    dtype, shape = case
+    return np.dtype(dtype).name + "-" + "x".join(map(str, shape))
 
 
 def _rng(request):
@@ -82,10 +96,9 @@ def _assert_product(got, X, Y, dtype):
     assert_close(got, X64 @ Y64, k=X.shape[1], rtol=0.0, dtype=dtype, scale=bound)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", TILED_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_tiled_product_matches_numpy(request, dtype, shape):
-    n, m, k = shape
+@pytest.mark.parametrize("case", TILED_CASES, ids=_case_id)
+def test_tiled_product_matches_numpy(request, case):
+    dtype, (n, m, k) = case
     rng = _rng(request)
     X = rng.randn(n, m).astype(dtype)
     Y = rng.randn(m, k).astype(dtype)
@@ -95,11 +108,10 @@ def test_tiled_product_matches_numpy(request, dtype, shape):
     _assert_product(out, X, Y, dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", TILED_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_tiled_product_of_a_transpose(request, dtype, shape):
+@pytest.mark.parametrize("case", TILED_CASES, ids=_case_id)
+def test_tiled_product_of_a_transpose(request, case):
     """The weight gradient's product: ``A.T @ D`` with A row-major (strided left side)."""
-    n, m, k = shape
+    dtype, (n, m, k) = case
     rng = _rng(request)
     A = rng.randn(m, n).astype(dtype)  # X = A.T is (n, m)
     Y = rng.randn(m, k).astype(dtype)
@@ -112,7 +124,8 @@ def test_tiled_product_of_a_transpose(request, dtype, shape):
 def test_tiled_product_sums_in_order_exactly_where_exact(dtype):
     """Sums that are exact in any order must come out exact: catches a dropped or doubled
     term (an overlapping edge tile adding instead of overwriting, a skipped row)."""
-    n, m, k = 2 * ROWS + 1, 9, 2 * L + 3
+    lanes = ksmall.LANES if dtype == np.float64 else ksmall.LANES_F32
+    n, m, k = 2 * ROWS + 1, 9, 2 * lanes + 3
     X = np.arange(n * m, dtype=dtype).reshape(n, m) % 7
     Y = np.arange(m * k, dtype=dtype).reshape(m, k) % 5 - 2
     out = np.full((n, k), np.nan, dtype=dtype)
@@ -125,9 +138,12 @@ def test_use_tiles_limits():
     assert _use_tiles(8, 16 * L, 200, 16, L)
     assert _use_tiles(8, ksmall.MAX_TERMS, 1, 16, L)
     assert not _use_tiles(8, ksmall.MAX_TERMS + 1, 1, 16, L)  # more weights than MAX_TERMS
-    # float32 has its own limit (0 where BLAS's float32 kernels are faster: AVX-512).
-    assert _use_tiles(4, ksmall.MAX_TERMS_F32, 1, 16, L) == ksmall.TILES_F32
-    assert not _use_tiles(4, ksmall.MAX_TERMS_F32 + 1, 1, 16, L)
+    # float32 has its own limit (0 where BLAS's float32 kernels are faster: AVX-512) and
+    # tiles twice as wide.
+    L32 = ksmall.LANES_F32
+    assert _use_tiles(4, ksmall.MAX_TERMS_F32, 1, 16, L32) == ksmall.TILES_F32
+    assert not _use_tiles(4, ksmall.MAX_TERMS_F32 + 1, 1, 16, L32)
+    assert not _use_tiles(4, 16 * (L32 - 1), 200, 16, L32 - 1)
     # The weight gradient of a (20, 100) layer sums 200 rows: a 20 000-term Y, 2000 weights.
     assert _use_tiles(8, 20 * 100, 20, 200, 100)
     rows = ksmall.MAX_PRODUCT // (16 * L)
@@ -228,6 +244,7 @@ def test_forward_product_adds_bias_and_activates(request, dtype, name, shape):
 # Layer widths around the tile limits (7, 8, 9, 16, 100) and one above MAX_TERMS, so that
 # the forward and backward passes mix tiled, BLAS and outer-product layers.
 NETS = [((10, 16, 1), 200), ((20, 100, 1), 13), ((9, 8, 7, 9, 3), 5), ((3, 9, 8, 2), 1),
+        ((17, 16, 17, 15, 1), 9),
         ((5, 130, 130, 8), 6)]
 
 
