@@ -639,9 +639,11 @@ def _retype_float32_callers():
     callees' dispatchers: their ``signatures`` would then miss the calls made
     from inside the fused kernels.  A fresh, uncached dispatcher over the same
     Python function is compiled (nothing runs); repeat until no new float32
-    signature appears.
+    signature appears.  A fastnet ``Kernel`` is only *typed* (``Kernel.subroutine``: its
+    callees are typed as it is, which registers their signatures; no LLVM, which made
+    this test take a minute of a cold CI run); any other dispatcher is compiled afresh.
     """
-    from fastnet.kernels._jit import _OPTIONS
+    from fastnet.kernels._jit import _OPTIONS, Kernel
 
     done = set()
     while True:
@@ -658,7 +660,13 @@ def _retype_float32_callers():
         if not todo:
             return
         for qualname, disp, sig in todo:
-            njit(cache=False, **_OPTIONS)(disp.py_func).compile(sig)
+            if isinstance(disp, Kernel):
+                # A fresh Kernel over the same function: its own (empty) table of typed
+                # signatures, so the body is typed again even where it was typed before.
+                Kernel(py_func=disp.py_func, targetoptions=disp.targetoptions).subroutine(
+                    tuple(sig))
+            else:
+                njit(cache=False, **_OPTIONS)(disp.py_func).compile(sig)
             done.add((qualname, sig))
 
 
