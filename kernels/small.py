@@ -73,7 +73,7 @@ ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
 # Layers with more weights (fan_in * fan_out) than this go to BLAS, in all three products
 # of a batch (forward, input delta, weight gradient): there the arithmetic dominates BLAS's
 # fixed cost and its packed kernels are as fast or faster.  Measured for batches of 200
-# rows, one thread (/tmp/s18/tiles_vs_blas.py, issue 15), BLAS time / tiles time:
+# rows, one thread (`python -m bench.tiles`, issue 15), BLAS time / tiles time:
 #
 #   AVX2 (OpenBLAS Haswell)  10x16  20x100  64x100  64x64  128x128  100x256  256x256
 #   float64 forward           1.84    1.27    1.37   1.14     1.07     0.98     0.73

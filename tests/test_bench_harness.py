@@ -409,3 +409,15 @@ def test_pin_cpus_restricts_the_process_to_n_cpus():
         assert got["after"] == got["before"][:1]
     else:
         assert got["pinned"] is None and got["after"] == got["before"]
+
+
+def test_tiles_table_times_both_paths_of_a_layer():
+    """``python -m bench.tiles`` (the measurement behind kernels/small.py's MAX_TERMS):
+    a positive time for each path of each product, and NaN tiles below a tile's width."""
+    from bench import tiles
+    rows = tiles.measure([(4, 16), (4, 5)], ["float64"], rows=9, samples=1, work=1e3)
+    wide, narrow = rows
+    assert (wide["fan_in"], wide["fan_out"]) == (4, 16)
+    for key in ("forward_tiles", "forward_blas", "gradient_tiles", "gradient_blas"):
+        assert wide[key] > 0
+    assert np.isnan(narrow["forward_tiles"]) and narrow["forward_blas"] > 0
