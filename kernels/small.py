@@ -30,7 +30,7 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 from .activations import activation_backward, bias_activation_forward
-from .registry import EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH
+from .registry import IDENTITY, LOGISTIC, RELU, TANH
 from .scalar import derivative
 
 __all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_F32",
@@ -319,7 +319,9 @@ def input_delta(D, W, scratch, D_prev, A_prev, code):
     """``D_prev = (D @ W.T) * act'(A_prev)``: the error a layer sends back to its inputs.
 
     The derivative is taken as ``scalar.derivative`` does, fused into the
-    product's stores (``code`` IDENTITY: none, e.g. before dropout's own).  The
+    product's stores for the activations the tiles have an epilogue for
+    (``_EPILOGUES``; others in ``activation_backward`` after the product);
+    ``code`` IDENTITY takes none, e.g. before dropout's own.  The
     tiled product needs the right-hand side's rows contiguous, so ``W.T`` is
     first copied into ``scratch``: the layer's weight-gradient buffer, which
     the backward pass fills only afterwards.  A 1-wide layer (single output) is
@@ -346,12 +348,16 @@ def input_delta(D, W, scratch, D_prev, A_prev, code):
             d = D[r, 0]
             for p in range(m):
                 D_prev[r, p] = derivative(code, A_prev[r, p], d * W[p, 0])
-    elif use_tiles(D.itemsize, W.size, n, k, m) and code != SOFTMAX and code != EXP:
+    elif use_tiles(D.itemsize, W.size, n, k, m):
         WT = scratch.reshape((k, m))
         for p in range(m):
             for j in range(k):
                 WT[j, p] = W[p, j]
-        tiled_product(D, WT, D_prev, A_prev, DERIVATIVE, code)
+        if code == RELU or code == TANH or code == LOGISTIC or code == IDENTITY:
+            tiled_product(D, WT, D_prev, A_prev, DERIVATIVE, code)
+        else:  # an activation the tiles have no epilogue for: its derivative pass after
+            tiled_product(D, WT, D_prev, D_prev, PLAIN, IDENTITY)
+            activation_backward(A_prev, D_prev, code)
     else:
         np.dot(D, W.T, D_prev)
         activation_backward(A_prev, D_prev, code)
