@@ -1,6 +1,6 @@
 """Register tiles vs BLAS for the three products of a training batch, per layer shape.
 
-The measurement behind ``MAX_TERMS`` / ``MAX_TERMS_F32`` in ``kernels/small.py``:
+The measurement behind ``MAX_TERMS`` / ``MAX_TERMS_BACKWARD`` in ``kernels/small.py``:
 for a batch of rows through a layer ``fan_in x fan_out``, the forward product
 ``X @ W`` and the weight gradient ``X.T @ D``, each by fastnet's tiles and by
 BLAS (``np.dot`` inside a compiled loop, as the kernels call it), on one

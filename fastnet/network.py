@@ -32,6 +32,7 @@ from .kernels import epoch as _epoch
 from .kernels import groups as _groups
 from .kernels import losses as _losses
 from .kernels import registry as _registry
+from .kernels import small as _small
 from .kernels._jit import bind
 
 __all__ = ["Network", "CANONICAL_LOSS", "CUDA_PREDICT_MIN_ROWS"]
@@ -243,7 +244,7 @@ class Network:
         self._device_cache = None
         self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
                                     _registry.ACTIVATION_CODES[output_activation],
-                                    _registry.LOSS_CODES[loss])
+                                    _registry.LOSS_CODES[loss], *_small.tile_limits())
 
     # ------------------------------------------------------------------ state
     @property

@@ -89,7 +89,7 @@ def dense_forward(params, layout, codes, X, acts, drop):
         The flat parameter buffer.
     layout : Layout
     codes : Codes
-        ``codes.hidden`` and ``codes.output`` are used.
+        ``codes.hidden``, ``codes.output`` and ``codes.tiles_forward`` are used.
     X : ndarray of shape (n, units[0]), C-contiguous
         The input batch.
     acts : ndarray of shape (>= n * sum(units[1:]),)
@@ -109,13 +109,41 @@ def dense_forward(params, layout, codes, X, acts, drop):
     for i in range(n_layers):
         Z = block(acts, layout, n, i)
         code = codes.output if i == n_layers - 1 else codes.hidden
-        forward_product(A, _weights(params, layout, i), _intercepts(params, layout, i), code, Z)
+        forward_product(A, _weights(params, layout, i), _intercepts(params, layout, i), code, Z,
+                        codes.tiles_forward)
         # `is not None` alone in the condition: Numba prunes it for drop=None.
         if drop is not None:
             if drop.rates[i] > 0.0:
                 dropout_forward(Z, dropout_stream(drop.seed, drop.step[0], i), drop.rates[i])
         A = Z
     return A
+
+
+@jit(inline=True)
+def all_finite(values, start, stop):
+    """Whether ``values[start:stop]`` holds no NaN and no infinity.
+
+    ``x - x`` is 0 unless ``x`` is NaN or infinite; an AND over the whole range,
+    without an early exit, and over one flat run of memory, so that the loop
+    vectorizes.  (The same test over a 2-D array's rows and columns ran its
+    inner loop a row, ``n_features`` values, at a time: 26 us for 3855 x 10
+    float64 values against 3.9 us flat, ``/tmp/s19/fin.py``.)
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,)
+        Contiguous, e.g. ``X.reshape(X.size)`` of a C-contiguous ``X``.
+    start, stop : int
+
+    Returns
+    -------
+    bool
+    """
+    finite = True
+    for i in range(start, stop):
+        v = values[i]
+        finite &= (v - v) == 0
+    return finite
 
 
 @jit
@@ -135,12 +163,8 @@ def dense_forward_if_finite(params, layout, codes, X, acts, drop):
         The output layer's activations; the empty array when some value of
         ``X`` is not finite (nothing is computed then).
     """
-    n, n_features = X.shape
-    for r in range(n):
-        for c in range(n_features):
-            v = X[r, c]
-            if not np.isfinite(v):
-                return acts[:0].reshape((0, layout.units[layout.units.shape[0] - 1]))
+    if not all_finite(X.reshape(X.size), 0, X.size):
+        return acts[:0].reshape((0, layout.units[layout.units.shape[0] - 1]))
     return dense_forward(params, layout, codes, X, acts, drop)
 
 
@@ -195,22 +219,15 @@ def dense_forward_rows(params, layout, codes, X, acts, out, check):
         False when ``check`` found NaN or infinity (``out`` is then incomplete).
     """
     n, n_features = X.shape
+    values = X.reshape(X.size)
     n_layers = layout.units.shape[0] - 1
     chunk = acts.shape[0] // (layout.act_off[n_layers - 1] + layout.units[n_layers])
     k = out.shape[1]
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         rows = X[start:stop]
-        if check:
-            # x - x is 0 unless x is NaN or infinite; an AND over the chunk, no early exit,
-            # so that the loop vectorizes.
-            finite = True
-            for r in range(stop - start):
-                for c in range(n_features):
-                    v = rows[r, c]
-                    finite &= (v - v) == 0
-            if not finite:
-                return False
+        if check and not all_finite(values, start * n_features, stop * n_features):
+            return False
         result = dense_forward(params, layout, codes, rows, acts, None)
         for r in range(stop - start):
             for c in range(k):
@@ -236,7 +253,7 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         Flat parameters (read) and flat gradient (written).
     layout : Layout
     codes : Codes
-        ``codes.hidden`` is used.
+        ``codes.hidden`` and ``codes.tiles_backward`` are used.
     X : ndarray of shape (n, units[0])
         The input batch.
     acts, deltas : ndarray
@@ -268,15 +285,15 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
             dropped = False
             if drop is not None:
                 if drop.rates[i - 1] > 0.0:
-                    input_delta(D, W, dW, D_prev, A_prev, IDENTITY)
+                    input_delta(D, W, dW, D_prev, A_prev, IDENTITY, codes.tiles_backward)
                     dropout_backward(A_prev, D_prev,
                                      dropout_stream(drop.seed, drop.step[0], i - 1),
                                      drop.rates[i - 1], codes.hidden)
                     dropped = True
             if not dropped:
                 # The activation's derivative is applied as the product is stored.
-                input_delta(D, W, dW, D_prev, A_prev, codes.hidden)
-        product(A_prev.T, D, dW, dW.size)
+                input_delta(D, W, dW, D_prev, A_prev, codes.hidden, codes.tiles_backward)
+        product(A_prev.T, D, dW, dW.size, codes.tiles_backward)
         db = _intercepts(grad, layout, i)
         column_sums(D, db)
         if finish:

@@ -33,9 +33,8 @@ from .activations import activation_backward, bias_activation_forward
 from .registry import IDENTITY, LOGISTIC, RELU, TANH
 from .scalar import derivative
 
-__all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_F32",
-           "MAX_PRODUCT", "TILES_F32", "lanes",
-           "use_tiles",
+__all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_BACKWARD",
+           "MAX_PRODUCT", "lanes", "tile_limits", "use_tiles",
            "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "product", "forward_product",
            "input_delta"]
 
@@ -70,10 +69,14 @@ def _vector_bytes():
 VECTOR_BYTES = _vector_bytes()
 ROWS_F64 = 8 * VECTOR_BYTES // (LANES * 8)
 ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
-# Layers with more weights (fan_in * fan_out) than this go to BLAS, in all three products
-# of a batch (forward, input delta, weight gradient): there the arithmetic dominates BLAS's
-# fixed cost and its packed kernels are as fast or faster.  Measured for batches of 200
-# rows, one thread (`python -m bench.tiles`, issue 15), BLAS time / tiles time:
+# Layers with more weights (fan_in * fan_out) than these go to BLAS: MAX_TERMS in the
+# forward product, MAX_TERMS_BACKWARD in the two of the backward pass (input delta, weight
+# gradient).  Beyond them the arithmetic dominates BLAS's fixed cost and its packed kernels
+# are as fast or faster.  They are the defaults a network's kernels get (``tile_limits``,
+# in ``Codes.tiles_forward`` / ``Codes.tiles_backward``: runtime values, so that one
+# compiled kernel serves any policy and the tests run both paths on every CPU).  Measured
+# for batches of 200 rows, one thread (`python -m bench.tiles`, issue 15), BLAS time /
+# tiles time, plain products (no epilogue):
 #
 #   AVX2 (OpenBLAS Haswell)  10x16  20x100  64x100  64x64  128x128  100x256  256x256
 #   float64 forward           1.84    1.27    1.37   1.14     1.07     0.98     0.73
@@ -81,14 +84,26 @@ ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
 #   float32 forward           1.88    1.12    1.01   1.14     1.10     0.88     1.06
 #   float32 weight gradient   2.95    1.48    1.16   1.34     1.27     1.16     1.05
 #
+#   AVX-512 (OpenBLAS SkylakeX, Intel Rocket Lake)
+#   float64 forward           0.89    0.92    1.10   0.85     0.73     0.67     0.97
+#   float64 weight gradient   0.61    0.64    0.86   0.62     0.93     0.58     0.51
+#   float32 forward           1.06    0.89    1.05   0.84     1.04     0.69     0.64
+#   float32 weight gradient   0.87    0.71    0.91   0.62     0.78     1.08     0.60
+#
 # (float32 tiles 8 wide -- one register a row, one broadcast load per multiply-add --
-# were load-bound and lost to BLAS from 64x64 on: 0.89-0.95.)  With AVX-512 OpenBLAS has
-# small-matrix kernels; there float64 tiles win up to 128x128 too (break-even with those
-# kernels) and float32 products stay with BLAS (measured with 8-wide float32 tiles: fits
-# 10-25% slower through the tiles; the 16-wide ones are untested there).
+# were load-bound and lost to BLAS from 64x64 on AVX2: 0.89-0.95.)  With AVX-512 OpenBLAS
+# has small-matrix kernels that beat the plain tiles (tiles two registers wide there, 16
+# float64 / 32 float32 columns, measured no better: 0.55-1.25).  But the forward tiles
+# also fuse bias and relu into their stores, which saves a pass as long as a tenth of the
+# product (9 us for 648 x 100 float64): forward through the tiles, backward through BLAS
+# measured fastest there, against every product by BLAS (`/tmp/s19/ab.sh`, `pred.py`; one
+# thread; fits min of 3, two interleaved rounds): fits float64 small 51.8/48.9 -> 49.3/44.5
+# ms, mid 352/335 -> 344/338, digits 254/247 -> 237/248, float32 within noise; predict
+# 10 000 rows float32 tiny 118 -> 96 us, small 613 -> 492, mid 1318 -> 1062, float64 small
+# 1054 -> 889 (the tiles everywhere, as on AVX2, fit slower: small 55-60 ms, mid 378-414).
+# (On an AMD Zen 4 AVX-512 machine the float64 tiles had measured break-even with BLAS.)
 MAX_TERMS = 128 * 128
-MAX_TERMS_F32 = MAX_TERMS if VECTOR_BYTES == 32 else 0
-TILES_F32 = MAX_TERMS_F32 > 0
+MAX_TERMS_BACKWARD = MAX_TERMS if VECTOR_BYTES == 32 else 0
 # Products with more multiply-adds than this go to BLAS too: it runs them on every core
 # (many-row predict), the tiles on one.
 MAX_PRODUCT = 1 << 22
@@ -238,16 +253,34 @@ def lanes(itemsize):
     return LANES if itemsize == 8 else LANES_F32
 
 
+def tile_limits():
+    """The most weights a layer may have for its products to take the tiles (plain Python).
+
+    The measured policy for this CPU, the values a network puts in its
+    ``Codes`` (both dtypes alike).
+
+    Returns
+    -------
+    forward, backward : int
+        :data:`MAX_TERMS` and :data:`MAX_TERMS_BACKWARD`; 0 sends every product of
+        that pass to BLAS.
+    """
+    return MAX_TERMS, MAX_TERMS_BACKWARD
+
+
 @jit(inline=True)
-def use_tiles(itemsize, weights, n, m, k):
-    """Whether a product of a layer with ``weights`` weights suits the tiles.
+def use_tiles(limit, itemsize, weights, n, m, k):
+    """Whether a product of a layer with ``weights`` weights takes the tiles.
 
     Parameters
     ----------
+    limit : int
+        The most weights a layer may have for the tiles (``Codes.tiles_forward`` or
+        ``Codes.tiles_backward``).
     itemsize : int
         8 (float64) or 4 (float32).
     weights : int
-        The layer's ``fan_in * fan_out`` (limits :data:`MAX_TERMS`, :data:`MAX_TERMS_F32`).
+        The layer's ``fan_in * fan_out``.
     n, m, k : int
         The product: ``out (n, k) = X (n, m) @ Y (m, k)``; ``k >= lanes(itemsize)`` (the tiles'
         edge handling), ``n * m * k <= MAX_PRODUCT``.
@@ -256,7 +289,6 @@ def use_tiles(itemsize, weights, n, m, k):
     -------
     bool
     """
-    limit = MAX_TERMS if itemsize == 8 else MAX_TERMS_F32
     return k >= lanes(itemsize) and weights <= limit and n * m * k <= MAX_PRODUCT
 
 
@@ -315,7 +347,7 @@ def tiled_product(X, Y, out, E, mode, code):
 
 
 @jit(inline=True)
-def input_delta(D, W, scratch, D_prev, A_prev, code):
+def input_delta(D, W, scratch, D_prev, A_prev, code, limit):
     """``D_prev = (D @ W.T) * act'(A_prev)``: the error a layer sends back to its inputs.
 
     The derivative is taken as ``scalar.derivative`` does, fused into the
@@ -340,6 +372,8 @@ def input_delta(D, W, scratch, D_prev, A_prev, code):
         The outputs of the layer below.
     code : int
         Its (hidden) activation code.
+    limit : int
+        ``Codes.tiles_backward`` (:func:`use_tiles`).
     """
     n, k = D.shape
     m = W.shape[0]
@@ -348,7 +382,7 @@ def input_delta(D, W, scratch, D_prev, A_prev, code):
             d = D[r, 0]
             for p in range(m):
                 D_prev[r, p] = derivative(code, A_prev[r, p], d * W[p, 0])
-    elif use_tiles(D.itemsize, W.size, n, k, m):
+    elif use_tiles(limit, D.itemsize, W.size, n, k, m):
         WT = scratch.reshape((k, m))
         for p in range(m):
             for j in range(k):
@@ -364,7 +398,7 @@ def input_delta(D, W, scratch, D_prev, A_prev, code):
 
 
 @jit(inline=True)
-def forward_product(X, W, b, code, Z):
+def forward_product(X, W, b, code, Z, limit):
     """``Z = act(X @ W + b)``: a layer's forward pass, bias and activation fused where they can.
 
     Parameters
@@ -377,18 +411,20 @@ def forward_product(X, W, b, code, Z):
         stores; the others (and BLAS-sized layers) in a pass after the product.
     Z : ndarray of shape (n, fan_out), C-contiguous
         Overwritten.
+    limit : int
+        ``Codes.tiles_forward`` (:func:`use_tiles`).
     """
     n, m = X.shape
     k = W.shape[1]
-    if (code == RELU or code == IDENTITY) and use_tiles(X.itemsize, W.size, n, m, k):
+    if (code == RELU or code == IDENTITY) and use_tiles(limit, X.itemsize, W.size, n, m, k):
         tiled_product(X, W, Z, b, BIAS_ACT, code)
     else:
-        product(X, W, Z, W.size)
+        product(X, W, Z, W.size, limit)
         bias_activation_forward(Z, b, code)
 
 
 @jit(inline=True)
-def product(X, Y, out, weights):
+def product(X, Y, out, weights, limit):
     """``out = X @ Y``: by the tiles for narrow layers (:func:`use_tiles`), else BLAS.
 
     Parameters
@@ -401,9 +437,12 @@ def product(X, Y, out, weights):
     weights : int
         The number of weights of the layer the product belongs to (``fan_in *
         fan_out``): its weights for the forward pass, its gradient for ``A.T @ D``.
+    limit : int
+        The pass's limit, ``Codes.tiles_forward`` or ``Codes.tiles_backward``
+        (:func:`use_tiles`).
     """
     n, m = X.shape
-    if use_tiles(X.itemsize, weights, n, m, Y.shape[1]):
+    if use_tiles(limit, X.itemsize, weights, n, m, Y.shape[1]):
         tiled_product(X, Y, out, out, PLAIN, IDENTITY)
     else:
         np.dot(X, Y, out)

@@ -234,7 +234,10 @@ def test_log_losses_clip_to_eps(dtype, loss_name):
 
 # --------------------------------------------------------------------- dense
 def _codes(hidden, output):
-    return kg.Codes(ACT[hidden], ACT[output], LOSS[R.LOSS_OF_OUTPUT[output]])
+    # The AVX2 tile policy (tiles up to 128 x 128 weights), on every CPU: these networks'
+    # layers take the tiles and BLAS; test_small runs each product both ways.
+    return kg.Codes(ACT[hidden], ACT[output], LOSS[R.LOSS_OF_OUTPUT[output]], 128 * 128,
+                    128 * 128)
 
 
 def _forward_kernel(flat, layout, X, hidden, output):

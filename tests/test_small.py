@@ -29,6 +29,10 @@ from fastnet.kernels import registry as kreg
 from fastnet.kernels import small as ksmall
 
 DTYPES = [np.float64, np.float32]
+# Codes.tiles_forward / tiles_backward forcing each path where a product's shape allows the tiles: every
+# layer to the tiles, or every product to BLAS -- both tested on every CPU, whichever the
+# CPU's own policy (``ksmall.tile_limits``) picks.
+PATHS = {"tiles": 1 << 40, "blas": 0}
 L = ksmall.LANES
 ROWS = max(ksmall.ROWS_F64, ksmall.ROWS_F32)
 
@@ -70,23 +74,23 @@ def _tiled_transposed(A, Y, out):
 
 
 @njit
-def _product(X, Y, out):
-    ksmall.product(X, Y, out, Y.size)
+def _product(X, Y, out, limit):
+    ksmall.product(X, Y, out, Y.size, limit)
 
 
 @njit
-def _input_delta(D, W, scratch, D_prev, A_prev, code):
-    ksmall.input_delta(D, W, scratch, D_prev, A_prev, code)
+def _input_delta(D, W, scratch, D_prev, A_prev, code, limit):
+    ksmall.input_delta(D, W, scratch, D_prev, A_prev, code, limit)
 
 
 @njit
-def _forward_product(X, W, b, code, Z):
-    ksmall.forward_product(X, W, b, code, Z)
+def _forward_product(X, W, b, code, Z, limit):
+    ksmall.forward_product(X, W, b, code, Z, limit)
 
 
 @njit
-def _use_tiles(itemsize, weights, n, m, k):
-    return ksmall.use_tiles(itemsize, weights, n, m, k)
+def _use_tiles(limit, itemsize, weights, n, m, k):
+    return ksmall.use_tiles(limit, itemsize, weights, n, m, k)
 
 
 def _assert_product(got, X, Y, dtype):
@@ -134,33 +138,45 @@ def test_tiled_product_sums_in_order_exactly_where_exact(dtype):
 
 
 def test_use_tiles_limits():
-    assert not _use_tiles(8, 16 * (L - 1), 200, 16, L - 1)  # narrower than a tile: BLAS
-    assert _use_tiles(8, 16 * L, 200, 16, L)
-    assert _use_tiles(8, ksmall.MAX_TERMS, 1, 16, L)
-    assert not _use_tiles(8, ksmall.MAX_TERMS + 1, 1, 16, L)  # more weights than MAX_TERMS
-    # float32 has its own limit (0 where BLAS's float32 kernels are faster: AVX-512) and
-    # tiles twice as wide.
+    limit = 128 * 128
+    assert not _use_tiles(limit, 8, 16 * (L - 1), 200, 16, L - 1)  # narrower than a tile
+    assert _use_tiles(limit, 8, 16 * L, 200, 16, L)
+    assert _use_tiles(limit, 8, limit, 1, 16, L)
+    assert not _use_tiles(limit, 8, limit + 1, 1, 16, L)  # more weights than the limit
+    assert not _use_tiles(0, 8, 16 * L, 200, 16, L)  # limit 0: BLAS for every layer
+    # float32 tiles are twice as wide.
     L32 = ksmall.LANES_F32
-    assert _use_tiles(4, ksmall.MAX_TERMS_F32, 1, 16, L32) == ksmall.TILES_F32
-    assert not _use_tiles(4, ksmall.MAX_TERMS_F32 + 1, 1, 16, L32)
-    assert not _use_tiles(4, 16 * (L32 - 1), 200, 16, L32 - 1)
+    assert _use_tiles(limit, 4, 16 * L32, 1, 16, L32)
+    assert not _use_tiles(limit, 4, 16 * (L32 - 1), 200, 16, L32 - 1)
     # The weight gradient of a (20, 100) layer sums 200 rows: a 20 000-term Y, 2000 weights.
-    assert _use_tiles(8, 20 * 100, 20, 200, 100)
+    assert _use_tiles(limit, 8, 20 * 100, 20, 200, 100)
     rows = ksmall.MAX_PRODUCT // (16 * L)
-    assert _use_tiles(8, 16 * L, rows, 16, L)
-    assert not _use_tiles(8, 16 * L, rows + 1, 16, L)  # a product big enough for BLAS's threads
+    assert _use_tiles(limit, 8, 16 * L, rows, 16, L)
+    # A product big enough for BLAS's threads.
+    assert not _use_tiles(limit, 8, 16 * L, rows + 1, 16, L)
 
 
+def test_networks_carry_the_cpus_tile_policy():
+    """A network's kernels get the measured policy, in ``Codes``, whatever the dtype."""
+    from fastnet.network import Network
+
+    assert ksmall.tile_limits() == (ksmall.MAX_TERMS, ksmall.MAX_TERMS_BACKWARD)
+    for dtype in DTYPES:
+        codes = Network([3, 8, 1], dtype=dtype)._codes
+        assert (codes.tiles_forward, codes.tiles_backward) == ksmall.tile_limits()
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(5, 16, 3), (200, 10, 1), (3, 300, 300), (7, 33, 12)],
                          ids=["narrow", "one-wide", "wide", "tiled"])
-def test_product_takes_either_path_to_the_same_result(request, dtype, shape):
+def test_product_takes_either_path_to_the_same_result(request, dtype, shape, path):
     n, m, k = shape
     rng = _rng(request)
     X = rng.randn(n, m).astype(dtype)
     Y = rng.randn(m, k).astype(dtype)
     out = np.full((n, k), np.nan, dtype=dtype)
-    _product(X, Y, out)
+    _product(X, Y, out, PATHS[path])
     _assert_product(out, X, Y, dtype)
 
 
@@ -168,7 +184,8 @@ def test_product_takes_either_path_to_the_same_result(request, dtype, shape):
 @pytest.mark.parametrize("shape", [(200, 16, 1), (1, 9, 1), (7, 8, 5), (7, 5, 8), (3, 17, 9),
                                    (200, 64, 64), (2, 200, 100)],
                          ids=lambda s: "x".join(map(str, s)))
-def test_input_delta_is_D_times_W_transposed(request, dtype, shape):
+@pytest.mark.parametrize("path", PATHS)
+def test_input_delta_is_D_times_W_transposed(request, dtype, shape, path):
     """``D @ W.T`` by every path: outer product (1 output), BLAS (narrow or big), tiles;
     ``W`` itself is left alone (only the scratch buffer is overwritten)."""
     n, fan_in, fan_out = shape
@@ -179,7 +196,7 @@ def test_input_delta_is_D_times_W_transposed(request, dtype, shape):
     scratch = np.full((fan_in, fan_out), np.nan, dtype=dtype)
     D_prev = np.full((n, fan_in), np.nan, dtype=dtype)
     A_prev = rng.rand(n, fan_in).astype(dtype)  # not read: IDENTITY takes no derivative
-    _input_delta(D, W, scratch, D_prev, A_prev, kreg.IDENTITY)
+    _input_delta(D, W, scratch, D_prev, A_prev, kreg.IDENTITY, PATHS[path])
     np.testing.assert_array_equal(W, W_before)
     _assert_product(D_prev, D, W.T, dtype)
 
@@ -193,7 +210,8 @@ FUSED_SHAPES = [(200, 16, 1), (7, 8, 5), (ROWS + 1, 17, 9), (2 * ROWS + 3, 100, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("shape", FUSED_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_input_delta_applies_the_derivative(request, dtype, name, shape):
+@pytest.mark.parametrize("path", PATHS)
+def test_input_delta_applies_the_derivative(request, dtype, name, shape, path):
     """``(D @ W.T) * act'(A_prev)`` with the derivative written in terms of the outputs, as
     scikit-learn's DERIVATIVES (relu: exactly 0 where the output is 0)."""
     n, fan_in, fan_out = shape
@@ -203,7 +221,7 @@ def test_input_delta_applies_the_derivative(request, dtype, name, shape):
     A_prev = R.activation(rng.randn(n, fan_in), name).astype(dtype)
     scratch = np.full((fan_in, fan_out), np.nan, dtype=dtype)
     D_prev = np.full((n, fan_in), np.nan, dtype=dtype)
-    _input_delta(D, W, scratch, D_prev, A_prev, kreg.ACTIVATION_CODES[name])
+    _input_delta(D, W, scratch, D_prev, A_prev, kreg.ACTIVATION_CODES[name], PATHS[path])
     A64 = A_prev.astype(np.float64)
     D64, WT64 = D.astype(np.float64), W.T.astype(np.float64)
     expected = R.activation_derivative(A64, D64 @ WT64, name)
@@ -219,7 +237,8 @@ def test_input_delta_applies_the_derivative(request, dtype, name, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["relu", "identity", "tanh", "logistic"])
 @pytest.mark.parametrize("shape", FUSED_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_forward_product_adds_bias_and_activates(request, dtype, name, shape):
+@pytest.mark.parametrize("path", PATHS)
+def test_forward_product_adds_bias_and_activates(request, dtype, name, shape, path):
     """``act(X @ W + b)``: relu and identity in the tiles' stores, others after the product."""
     n, fan_in, fan_out = shape
     rng = _rng(request)
@@ -227,7 +246,7 @@ def test_forward_product_adds_bias_and_activates(request, dtype, name, shape):
     W = rng.randn(fan_in, fan_out).astype(dtype)
     b = rng.randn(fan_out).astype(dtype)
     Z = np.full((n, fan_out), np.nan, dtype=dtype)
-    _forward_product(X, W, b, kreg.ACTIVATION_CODES[name], Z)
+    _forward_product(X, W, b, kreg.ACTIVATION_CODES[name], Z, PATHS[path])
     X64, W64 = X.astype(np.float64), W.astype(np.float64)
     pre = X64 @ W64 + b
     expected = R.activation(pre, name)
@@ -241,8 +260,10 @@ def test_forward_product_adds_bias_and_activates(request, dtype, name, shape):
 
 
 # ------------------------------------------------ the dense passes, through the tiles
-# Layer widths around the tile limits (7, 8, 9, 16, 100) and one above MAX_TERMS, so that
-# the forward and backward passes mix tiled, BLAS and outer-product layers.
+# Layer widths around the tile limits (7, 8, 9, 16, 100) and one above 128 x 128 weights, so
+# that under the AVX2 policy (tiles up to 128 x 128 weights: "mixed") the forward and
+# backward passes mix tiled, BLAS and outer-product layers; "blas" sends every product there.
+DENSE_PATHS = {"mixed": 128 * 128, "blas": 0}
 NETS = [((10, 16, 1), 200), ((20, 100, 1), 13), ((9, 8, 7, 9, 3), 5), ((3, 9, 8, 2), 1),
         ((17, 16, 17, 15, 1), 9),
         ((5, 130, 130, 8), 6)]
@@ -268,13 +289,15 @@ def _bound_forward(X, coefs):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("net", NETS, ids=lambda c: "-".join(map(str, c[0])) + f"_n{c[1]}"
                          if isinstance(c, tuple) else str(c))
-def test_dense_forward_and_backward_through_tiles(request, dtype, net):
+@pytest.mark.parametrize("path", DENSE_PATHS)
+def test_dense_forward_and_backward_through_tiles(request, dtype, net, path):
     units, n = net
     rng = _rng(request)
     layout, flat, (coefs, intercepts) = _layers(rng, units, dtype)
     X = rng.randn(n, units[0]).astype(dtype)
     codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
-                     kreg.LOSS_CODES["squared_error"])
+                     kreg.LOSS_CODES["squared_error"], DENSE_PATHS[path],
+                     DENSE_PATHS[path])
     acts = np.full(n * layout.activation_size, np.nan, dtype=dtype)
     out = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT)
     expected = R.forward(X.astype(np.float64), [c.astype(np.float64) for c in coefs],
@@ -328,7 +351,7 @@ def test_dense_forward_rows_equals_one_pass(request, dtype, chunk):
     layout, flat, (coefs, _) = _layers(rng, units, dtype)
     X = rng.randn(n, units[0]).astype(dtype)
     codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
-                     kreg.LOSS_CODES["squared_error"])
+                     kreg.LOSS_CODES["squared_error"], *ksmall.tile_limits())
     acts = np.empty(n * layout.activation_size, dtype=dtype)
     expected = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT).copy()
     small_acts = np.empty(chunk * layout.activation_size, dtype=dtype)
@@ -347,7 +370,7 @@ def test_dense_forward_rows_reports_a_non_finite_input_in_a_later_chunk(bad):
     X = np.random.RandomState(1).randn(25, 4)
     X[23, 2] = bad
     codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
-                     kreg.LOSS_CODES["squared_error"])
+                     kreg.LOSS_CODES["squared_error"], *ksmall.tile_limits())
     acts = np.empty(10 * layout.activation_size)
     out = np.empty((25, 1))
     assert not kdense.dense_forward_rows(flat, layout.group, codes, X, acts, out, True)

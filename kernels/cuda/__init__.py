@@ -115,7 +115,8 @@ def _data(data, cache):
 
 
 def _codes(codes):
-    return Codes(int(codes.hidden), int(codes.output), int(codes.loss))
+    return Codes(int(codes.hidden), int(codes.output), int(codes.loss),
+                 int(codes.tiles_forward), int(codes.tiles_backward))
 
 
 def _dropout(drop, n_layers, step=0):
