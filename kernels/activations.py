@@ -7,11 +7,10 @@ so the backward pass needs no stored pre-activations.  The per-element math is
 ``scalar.activate`` / ``scalar.derivative``.
 """
 
-import numpy as np
-
 from ._jit import jit, like
 from .registry import IDENTITY, SOFTMAX
 from .scalar import activate, derivative
+from .vexp import exp_inplace
 
 
 @jit
@@ -36,11 +35,15 @@ def bias_activation_forward(Z, b, code):
                 Z[i, j] = z
                 if z > row_max:
                     row_max = z
+            for j in range(k):
+                Z[i, j] -= row_max
+        # One pass of exp over the whole block, not a row's few columns at a time, so
+        # that it runs as vectors (``vexp``: libm's exp is scalar).
+        exp_inplace(Z.reshape(n * k))
+        for i in range(n):
             total = like(Z, 0)
             for j in range(k):
-                e = np.exp(Z[i, j] - row_max)
-                Z[i, j] = e
-                total += e
+                total += Z[i, j]
             for j in range(k):
                 Z[i, j] /= total
         return
