@@ -8,17 +8,21 @@ scikit-learn's 0.32 ms, all of it in ``tanh``.
 
 So for batches of at least :data:`MIN_ROWS` rows, a network with such an
 activation is evaluated layer by layer from Python (a few microseconds per
-layer, nothing next to the work): the matrix product by NumPy's BLAS, then
-for ``tanh``/``logistic``/``exp``/``softmax`` layers the bias and the
-activation by NumPy ufuncs, and for ``relu``/``identity`` layers the fused
-compiled bias+activation pass.  The formulas are the kernels' (``logistic``
+layer, nothing next to the work): each layer's product and bias by the
+compiled ``forward_product`` (the register tiles with the bias fused into
+their stores where the layer is narrow, else BLAS and a bias pass), which
+for ``relu``/``identity`` layers also applies the activation; for
+``tanh``/``logistic``/``exp``/``softmax`` layers the activation then runs as
+NumPy ufuncs.  The formulas are the kernels' (``logistic``
 is ``1 / (1 + exp(-z))``, softmax subtracts the row maximum); only the
 ``exp``/``tanh`` implementations differ, by an ulp or so -- they are the ones
 scikit-learn's predictions use.
 """
 
-from .kernels import activations as _act
+import numpy as np
+
 from .kernels import registry as _registry
+from .kernels import small as _small
 
 __all__ = ["MIN_ROWS", "worthwhile", "forward"]
 
@@ -61,13 +65,14 @@ def forward(net, X):
     """
     A = X
     last = net.layout.n_layers - 1
+    limit = net._codes.tiles_forward
     for i, (W, b) in enumerate(zip(net.params.coefs, net.params.intercepts)):
         name = net.output_activation if i == last else net.activation
-        Z = A @ W
         activate = _UFUNC_ACTIVATIONS.get(name)
-        if activate is None:
-            _act.bias_activation_forward(Z, b, _registry.ACTIVATION_CODES[name])
-        else:
-            activate(Z, b)
+        code = _registry.IDENTITY if activate is not None else _registry.ACTIVATION_CODES[name]
+        Z = np.empty((A.shape[0], W.shape[1]), dtype=A.dtype)
+        _small.forward_product(A, W, b, code, Z, limit)
+        if activate is not None:
+            activate(Z)
         A = Z
     return A
