@@ -379,15 +379,19 @@ def test_dense_forward_rows_reports_a_non_finite_input_in_a_later_chunk(bad):
 
 def test_chunk_rows_bounds_the_workspace():
     """At most CHUNK_VALUES activations a chunk, as many rows as fit, but never fewer than
-    CHUNK_MIN_ROWS rows (wide layers: BLAS needs tall products)."""
-    for units in ([10, 16, 1], [64, 100, 10], [784, 1024, 1024, 10],
+    CHUNK_MIN_ROWS rows, nor than WIDE_ROWS with a layer of WIDE_WEIGHTS weights (wide
+    layers: BLAS needs tall products)."""
+    for units in ([10, 16, 1], [64, 100, 10], [100, 256, 256, 1], [784, 1024, 1024, 10],
                   [3, 2 * kdense.CHUNK_VALUES, 1]):
         width = sum(units[1:])
+        wide = max(a * b for a, b in zip(units[:-1], units[1:])) >= kdense.WIDE_WEIGHTS
+        least = kdense.WIDE_ROWS if wide else kdense.CHUNK_MIN_ROWS
         rows = kdense.chunk_rows(units)
-        assert rows >= kdense.CHUNK_MIN_ROWS
-        if rows > kdense.CHUNK_MIN_ROWS:  # the activations bound decides
+        assert rows >= least
+        if rows > least:  # the activations bound decides
             assert rows * width <= kdense.CHUNK_VALUES < (rows + 1) * width
         else:
-            assert kdense.CHUNK_MIN_ROWS * width >= kdense.CHUNK_VALUES - width
+            assert least * width >= kdense.CHUNK_VALUES - width
     assert kdense.chunk_rows([10, 16, 1]) == kdense.CHUNK_VALUES // 17
-    assert kdense.chunk_rows([784, 1024, 1024, 10]) == kdense.CHUNK_MIN_ROWS
+    assert kdense.chunk_rows([100, 256, 256, 1]) == kdense.CHUNK_MIN_ROWS
+    assert kdense.chunk_rows([784, 1024, 1024, 10]) == kdense.WIDE_ROWS
