@@ -14,6 +14,7 @@ every batch.
 import numpy as np
 
 from ._jit import jit, like
+from .borrow import borrowed
 from .dropout import dropout_backward, dropout_forward
 from .registry import IDENTITY
 from .scalar import dropout_stream
@@ -163,6 +164,8 @@ def dense_forward_if_finite(params, layout, codes, X, acts, drop):
         The output layer's activations; the empty array when some value of
         ``X`` is not finite (nothing is computed then).
     """
+    # Borrowed (see ``borrow``): not ``acts``, whose view is returned to Python.
+    params, layout, codes, X = borrowed((params, layout, codes, X))
     if not all_finite(X.reshape(X.size), 0, X.size):
         return acts[:0].reshape((0, layout.units[layout.units.shape[0] - 1]))
     return dense_forward(params, layout, codes, X, acts, drop)
@@ -229,6 +232,7 @@ def dense_forward_rows(params, layout, codes, X, acts, out, check):
     finite : bool
         False when ``check`` found NaN or infinity (``out`` is then incomplete).
     """
+    params, layout, codes, X, acts, out = borrowed((params, layout, codes, X, acts, out))
     n, n_features = X.shape
     values = X.reshape(X.size)
     n_layers = layout.units.shape[0] - 1
