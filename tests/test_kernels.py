@@ -362,9 +362,13 @@ def test_batch_loss_and_grad(request, dtype, config, output, weighted):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("width", [1, 3, kdense.NARROW - 1, kdense.NARROW, 17])
+# Straddling every edge of the loop shapes: the column loop (< NARROW), float32's row loop
+# (8 to 15), and the register groups of 1, 2 and 4 tiles' widths (8 float64 / 16 float32
+# columns each) with an overlapping last group.
+@pytest.mark.parametrize("width", [1, 3, kdense.NARROW - 1, kdense.NARROW, 15, 16, 17, 31, 33,
+                                   63, 64, 65, 75, 130])
 def test_column_sums_add_rows_in_order(request, dtype, width):
-    """Both loop shapes add the rows in order, bit for bit, so the narrow-layer path
+    """Every loop shape adds the rows in order, bit for bit, so the path taken
     changes no result.  That is NumPy's axis-0 sum of a C-ordered array for two or
     more columns; one column is contiguous and NumPy sums it pairwise instead."""
     rng = _rng(request)
