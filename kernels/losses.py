@@ -15,10 +15,11 @@ the sum over columns for the others.  The per-element terms are
 import numpy as np
 
 from ._jit import jit, like
-from .registry import POISSON, SQUARED_ERROR
+from .registry import BINARY_LOG_LOSS, LOG_LOSS, POISSON, SQUARED_ERROR
 from .scalar import loss_term
 
-# Below this many outputs a column's sum runs in a register (see loss_value).
+# Below this many outputs a column's sum runs in a register (see loss_value); the
+# log-losses always take that path.
 NARROW = 8
 
 
@@ -54,8 +55,11 @@ def loss_value(code, out, batch, col_sum):
     for i in range(n):
         weight_total += sw[i] if has_sw else one
     # Per column, rows added in order: a register sum per column for narrow outputs,
-    # row by row over all columns otherwise (the same numbers either way).
-    if k < NARROW:
+    # row by row over all columns otherwise (the same numbers either way).  The log-losses
+    # take the column loop at any width: row by row, LLVM vectorizes across the columns and,
+    # to do so, computes the log of every element -- xlogy(0, q) needs none, and one-hot
+    # targets have one nonzero a row (200 x 10 float64: 13.5 -> 2.6 us, float32 8.9 -> 2.4).
+    if k < NARROW or code == LOG_LOSS or code == BINARY_LOG_LOSS:
         for j in range(k):
             total = zero
             for i in range(n):
