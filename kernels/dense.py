@@ -131,9 +131,9 @@ def all_finite(values, start, stop):
 
     ``x - x`` is 0 unless ``x`` is NaN or infinite; an AND over the whole range,
     without an early exit, and over one flat run of memory, so that the loop
-    vectorizes.  (The same test over a 2-D array's rows and columns ran its
-    inner loop a row, ``n_features`` values, at a time: 26 us for 3855 x 10
-    float64 values against 3.9 us flat, ``/tmp/s19/fin.py``.)
+    vectorizes.  (The same test over a 2-D array's rows and columns runs its
+    inner loop a row, ``n_features`` values, at a time: 25 us for 3855 x 10
+    float64 values against 2.9 us flat, ``python -m bench.anatomy passes``.)
 
     Parameters
     ----------
@@ -145,9 +145,12 @@ def all_finite(values, start, stop):
     -------
     bool
     """
+    # Indexed from 0 in a view, not from ``start``: with an index that might be negative
+    # Numba's wraparound test stays in the loop and the loop ran 4x slower (12 us above).
+    run = values[start:stop]
     finite = True
-    for i in range(start, stop):
-        v = values[i]
+    for i in range(run.shape[0]):
+        v = run[i]
         finite &= (v - v) == 0
     return finite
 
