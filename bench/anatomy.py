@@ -11,6 +11,8 @@ Each subcommand times one part on one thread (run it pinned, e.g. ``taskset -c 0
     python -m bench.anatomy pause tiny          # a fit back to back vs after the bench's pause
     python -m bench.anatomy predict digits      # predict's parts against scikit-learn's
     python -m bench.anatomy chunks large        # many-row predict by chunk size
+    python -m bench.anatomy policy small        # fit and predict by tile policy (small.py)
+    python -m bench.anatomy overhead tiny       # a fit's time outside the compiled epochs
 
 ``--dtypes`` picks float64, float32 or both (the default).  Nothing here asserts a
 speed; ``tests/test_bench_anatomy.py`` runs every subcommand on small sizes and checks
@@ -246,6 +248,92 @@ def chunks(w, dtypes, rows, sizes):
             f"{size} {min(v) / 1e3:.2f} ms" for size, v in result.items()))
 
 
+def overhead(w, dtypes, repeats):
+    """A fit's time in the compiled epochs against its whole time; a one-row, one-epoch fit."""
+    import fastnet.network as network
+
+    kernel = network._epoch.run_epochs
+    inside = []
+
+    def timed_run_epochs(*args):
+        t0 = time.perf_counter()
+        try:
+            return kernel(*args)
+        finally:
+            inside[-1] += time.perf_counter() - t0
+
+    class _Epochs:  # the module as the network sees it, with run_epochs timed
+        def __getattr__(self, name):
+            return timed_run_epochs if name == "run_epochs" else getattr(network._epoch, name)
+
+    module = network._epoch
+    try:
+        for dtype in dtypes:
+            data = W.make_data(w, dtype)
+            _warm(w, data)
+            params = W.estimator_params(w)
+            network._epoch = _Epochs()
+            totals = []
+            inside.clear()
+            for _ in range(max(repeats, 5)):
+                inside.append(0.0)
+                model = _estimator(w)(**params)
+                t0 = time.perf_counter()
+                model.fit(data.X, data.y)
+                totals.append(time.perf_counter() - t0)
+            network._epoch = module
+            est = _estimator(w)
+            one = dict(params, max_iter=1)
+            X1, y1 = data.X[:2], data.y[:2]
+            fixed = _median_us(lambda: est(**one).fit(X1, y1), 20)
+            total = float(np.median(totals)) * 1e3
+            compiled = float(np.median(inside)) * 1e3
+            print(f"{w.name} {dtype}: fit {total:.2f} ms, of it in run_epochs {compiled:.2f} ms "
+                  f"and outside {total - compiled:.2f} ms ({w.epochs} epochs' bookkeeping and "
+                  f"the fit's setup); a fit of 2 rows, 1 epoch: {fixed / 1e3:.2f} ms")
+    finally:
+        network._epoch = module
+
+
+POLICIES = {"forward tiles, backward BLAS": (128 * 128, 0), "all BLAS": (0, 0),
+            "all tiles": (128 * 128, 128 * 128)}
+
+
+def policy(w, dtypes, repeats, rows):
+    """Fit and many-row predict under each tile policy (``small.tile_limits``), interleaved.
+
+    The limits are runtime values of a network's ``Codes``, so one set of compiled
+    kernels serves all three; the policy is swapped for networks built meanwhile.
+    """
+    from fastnet.kernels import small
+
+    default = small.tile_limits
+    rng = np.random.default_rng(0)
+    try:
+        for dtype in dtypes:
+            data = W.make_data(w, dtype)
+            _warm(w, data)
+            params = W.estimator_params(w)
+            X = rng.standard_normal((rows, data.X.shape[1])).astype(dtype)
+            fits = {name: [] for name in POLICIES}
+            predicts = {name: [] for name in POLICIES}
+            applied = {}
+            for _ in range(2):
+                for name, limits in POLICIES.items():
+                    small.tile_limits = lambda limits=limits: limits
+                    fits[name].append(_fit_ms(w, data, params, repeats))
+                    model = _estimator(w)(**dict(params, max_iter=2)).fit(data.X[:300],
+                                                                          data.y[:300])
+                    predicts[name].append(_median_us(lambda: model.predict(X), 5, 3))
+                    codes = model._network._codes  # what the kernels were given
+                    applied[name] = (codes.tiles_forward, codes.tiles_backward)
+            print(f"{w.name} {dtype} (this CPU's policy: {default()}): " + "; ".join(
+                f"{name} {applied[name]}: fit {min(fits[name]):.1f} ms, predict {rows} rows "
+                f"{min(predicts[name]):.0f} us" for name in POLICIES))
+    finally:
+        small.tile_limits = default
+
+
 def passes(dtypes, rows):
     """The elementwise passes and small kernels of a batch, each in a compiled loop."""
     from numba import njit
@@ -354,7 +442,7 @@ def passes(dtypes, rows):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["products", "solvers", "passes", "refcounts", "pause",
-                                    "predict", "chunks"])
+                                    "predict", "chunks", "policy", "overhead"])
     p.add_argument("workload", nargs="?", default="tiny", help="a workload of bench.workloads")
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument("--rows", type=int, default=None,
@@ -379,6 +467,10 @@ def main(argv=None):
         pause(w, dtypes, args.repeats)
     elif args.what == "predict":
         predict(w, dtypes, args.rows or 10000)
+    elif args.what == "overhead":
+        overhead(w, dtypes, args.repeats)
+    elif args.what == "policy":
+        policy(w, dtypes, args.repeats, args.rows or 10000)
     elif args.what == "chunks":
         chunks(w, dtypes, args.rows or 10000, [int(s) for s in args.sizes.split(",")])
     else:

@@ -58,7 +58,7 @@ def column_sums(D, out):
     for bit when D has two or more columns (one column NumPy sums pairwise:
     ulp-level differences).  The row-by-row loop keeps the sums in memory and
     waits for each row's stores, ~3 ns a row; the other two keep them in
-    registers (200 x 16 float64: 0.55 -> 0.21 us, ``python -m bench.anatomy
+    registers (200 x 16 float64: 0.63 -> 0.21 us, ``python -m bench.anatomy
     passes``).
 
     Parameters
@@ -184,15 +184,17 @@ def dense_forward_if_finite(params, layout, codes, X, acts, drop):
 # otherwise write 10 MB of fresh memory.  A chunk holds at most this many activations ...
 CHUNK_VALUES = 1 << 16
 # ... unless that leaves fewer rows than this: wide layers need tall products for BLAS to run
-# at its rate.  (784, 1024, 1024, 1) float32, 10 000 rows, one thread (/tmp/chunk.py, min of
-# 3): 31-row chunks (CHUNK_VALUES alone) 1150 ms, 128 rows 594, 512 rows 469, unchunked 403
-# ms (scikit-learn 458); (64, 100, 10) float64 chunks of 595 rows 3.6 ms, 1024 rows 4.1.
+# at its rate.  (784, 1024, 1024, 1) float32, 10 000 rows, one thread (AVX2): 31-row chunks
+# (CHUNK_VALUES alone) 1150 ms, 128 rows 594, 512 rows 469, unchunked 403 ms (scikit-learn
+# 458); (64, 100, 10) float64 (AVX-512, `python -m bench.anatomy chunks digits`): chunks of
+# 595 rows 3.60 ms, 1024 rows 3.57, 2048 rows 3.80.
 CHUNK_MIN_ROWS = 512
 # ... and networks with a layer of at least WIDE_WEIGHTS weights take chunks of at least
 # WIDE_ROWS rows.  (784, 1024, 1024, 1) float32, 10 000 rows, AVX-512 (OpenBLAS SkylakeX),
-# one thread, 4 interleaved rounds, medians (/tmp/s19/large.py): 512-row chunks 206 ms,
-# 2048 195, 4096 202, scikit-learn 210; (100, 256, 256, 1) (65 536 weights) measured 512 to
-# 4096 rows within 2% of each other (/tmp/s19/chunk.py), unchunked 17% slower.
+# one thread (`python -m bench.anatomy chunks large --dtypes float32 --sizes
+# 512,2048,4096,10000`): 512-row chunks 252 ms, 2048 232, 4096 233, unchunked 241;
+# (100, 256, 256, 1) (65 536 weights, `chunks medium`): 512 to 4096 rows within 3% of each
+# other, unchunked 29% slower in float64.
 WIDE_WEIGHTS = 512 * 512
 WIDE_ROWS = 2048
 

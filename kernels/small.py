@@ -96,11 +96,11 @@ ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
 # float64 / 32 float32 columns, measured no better: 0.55-1.25).  But the forward tiles
 # also fuse bias and relu into their stores, which saves a pass as long as a tenth of the
 # product (9 us for 648 x 100 float64): forward through the tiles, backward through BLAS
-# measured fastest there, against every product by BLAS (`/tmp/s19/ab.sh`, `pred.py`; one
-# thread; fits min of 3, two interleaved rounds): fits float64 small 51.8/48.9 -> 49.3/44.5
-# ms, mid 352/335 -> 344/338, digits 254/247 -> 237/248, float32 within noise; predict
-# 10 000 rows float32 tiny 118 -> 96 us, small 613 -> 492, mid 1318 -> 1062, float64 small
-# 1054 -> 889 (the tiles everywhere, as on AVX2, fit slower: small 55-60 ms, mid 378-414).
+# measured fastest there (`python -m bench.anatomy policy small --repeats 5`, one thread, min
+# of two interleaved rounds): fits float64 small 47.9 ms (all BLAS 48.2, all tiles 56.6),
+# float32 25.7 (26.1, 28.4); predict 10 000 rows float64 868 us (all BLAS 1234), float32 461
+# (540).  Mid (`policy mid`, three runs) fits within noise of all BLAS (float64 325-363 ms
+# against 319-358), all tiles 10-20% slower; its predict 2042 us against 2373 all BLAS.
 # (On an AMD Zen 4 AVX-512 machine the float64 tiles had measured break-even with BLAS.)
 MAX_TERMS = 128 * 128
 MAX_TERMS_BACKWARD = MAX_TERMS if VECTOR_BYTES == 32 else 0

@@ -70,6 +70,14 @@ def test_refcounts_refuses_a_runtime_already_built():
      rf"scikit-learn predict {NUMBER} us; forward pass {NUMBER} us"),
     ("chunks", ["tiny", "--rows", "700", "--sizes", "512,1024", "--dtypes", "float64"],
      rf"tiny float64, 700 rows \(default chunk [0-9]+\): 512 {NUMBER} ms; 1024 {NUMBER} ms"),
+    ("policy", ["tiny", "--repeats", "1", "--rows", "300", "--dtypes", "float32"],
+     # The limits printed are the ones the fitted networks' kernels were given.
+     rf"tiny float32 \(this CPU's policy: \([0-9]+, [0-9]+\)\): forward tiles, backward BLAS "
+     rf"\(16384, 0\): fit {NUMBER} ms, predict 300 rows {NUMBER} us; all BLAS \(0, 0\): fit "
+     rf"{NUMBER} ms, predict 300 rows {NUMBER} us; all tiles \(16384, 16384\): fit"),
+    ("overhead", ["tiny", "--dtypes", "float64"],
+     rf"tiny float64: fit {NUMBER} ms, of it in run_epochs {NUMBER} ms and outside -?{NUMBER} ms "
+     rf"\(200 epochs' bookkeeping and the fit's setup\); a fit of 2 rows, 1 epoch: {NUMBER} ms"),
     ("passes", ["--rows", "20", "--dtypes", "float64"],
      rf"float64, us: column sums 20x16 {NUMBER}; \(row by row in memory\) {NUMBER}; "),
 ])
