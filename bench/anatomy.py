@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from . import workloads as W
-from .timing import SETTLE_S
+from .timing import SETTLE_S, time_calls
 
 __all__ = ["main"]
 
@@ -38,13 +38,7 @@ SAMPLES = 7
 def _median_us(fn, calls, samples=SAMPLES):
     """Median over ``samples`` of the mean time of ``calls`` calls of ``fn``, in microseconds."""
     fn()
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter() - t0) / calls)
-    return float(np.median(times)) * 1e6
+    return float(np.median(time_calls(fn, samples, calls))) * 1e6
 
 
 def _estimator(w):
