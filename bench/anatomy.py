@@ -289,16 +289,20 @@ def overhead(w, dtypes, repeats):
         network._epoch = module
 
 
-POLICIES = {"forward tiles, backward BLAS": (128 * 128, 0), "all BLAS": (0, 0),
-            "all tiles": (128 * 128, 128 * 128)}
+POLICIES = {"forward tiles, backward BLAS": (128 * 128, 0, 0), "all BLAS": (0, 0, 0),
+            "all tiles": (128 * 128, 128 * 128, 0),
+            "backward tiles from 32 inputs": (128 * 128, 128 * 128, 32)}
 
 
-def policy(w, dtypes, repeats, rows):
+def policy(w, dtypes, repeats, rows, policies=None):
     """Fit and many-row predict under each tile policy (``small.tile_limits``), interleaved.
 
     The limits are runtime values of a network's ``Codes``, so one set of compiled
-    kernels serves all three; the policy is swapped for networks built meanwhile.
+    kernels serves them all; the policy is swapped for networks built meanwhile.
+    ``policies`` maps names to ``(forward, backward, backward_from)`` limits
+    (default :data:`POLICIES`).
     """
+    policies = policies or POLICIES
     from fastnet.kernels import small
 
     default = small.tile_limits
@@ -309,21 +313,22 @@ def policy(w, dtypes, repeats, rows):
             _warm(w, data)
             params = W.estimator_params(w)
             X = rng.standard_normal((rows, data.X.shape[1])).astype(dtype)
-            fits = {name: [] for name in POLICIES}
-            predicts = {name: [] for name in POLICIES}
+            fits = {name: [] for name in policies}
+            predicts = {name: [] for name in policies}
             applied = {}
             for _ in range(2):
-                for name, limits in POLICIES.items():
+                for name, limits in policies.items():
                     small.tile_limits = lambda limits=limits: limits
                     fits[name].append(_fit_ms(w, data, params, repeats))
                     model = _estimator(w)(**dict(params, max_iter=2)).fit(data.X[:300],
                                                                           data.y[:300])
                     predicts[name].append(_median_us(lambda: model.predict(X), 5, 3))
                     codes = model._network._codes  # what the kernels were given
-                    applied[name] = (codes.tiles_forward, codes.tiles_backward)
+                    applied[name] = (codes.tiles_forward, codes.tiles_backward,
+                                     codes.tiles_backward_from)
             print(f"{w.name} {dtype} (this CPU's policy: {default()}): " + "; ".join(
                 f"{name} {applied[name]}: fit {min(fits[name]):.1f} ms, predict {rows} rows "
-                f"{min(predicts[name]):.0f} us" for name in POLICIES))
+                f"{min(predicts[name]):.0f} us" for name in policies))
     finally:
         small.tile_limits = default
 
@@ -445,6 +450,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=20, help="epochs of the counted fit (refcounts)")
     p.add_argument("--square", type=int, default=2048,
                    help="side of the square product whose rate is the reference (products)")
+    p.add_argument("--policies", default=None,
+                   help="policy: tile limits to compare, 'F,B,M;F,B,M' (default: four named)")
     p.add_argument("--sizes", default="512,1024,2048,4096",
                    help="chunk sizes (chunks), comma-separated")
     args = p.parse_args(argv)
@@ -464,7 +471,11 @@ def main(argv=None):
     elif args.what == "overhead":
         overhead(w, dtypes, args.repeats)
     elif args.what == "policy":
-        policy(w, dtypes, args.repeats, args.rows or 10000)
+        policies = None
+        if args.policies:
+            policies = {f"limits {triple}": tuple(int(v) for v in triple.split(","))
+                        for triple in args.policies.split(";")}
+        policy(w, dtypes, args.repeats, args.rows or 10000, policies)
     elif args.what == "chunks":
         chunks(w, dtypes, args.rows or 10000, [int(s) for s in args.sizes.split(",")])
     else:

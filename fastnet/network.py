@@ -332,6 +332,10 @@ class Network:
         state.setdefault("_device_name", "cpu")  # pickled before devices existed
         state.setdefault("_device_cache", None)
         state.setdefault("_chunk", _dense.chunk_rows(state["layout"].units))
+        # The tile policy is this CPU's, not the one of the machine that saved the network.
+        forward, backward, backward_from = _small.tile_limits()
+        state["_codes"] = state["_codes"]._replace(tiles_forward=forward, tiles_backward=backward,
+                                                   tiles_backward_from=backward_from)
         self.__dict__.update(state)
         self.params = LayeredArray(self.layout, flat)
 

@@ -278,7 +278,8 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         Flat parameters (read) and flat gradient (written).
     layout : Layout
     codes : Codes
-        ``codes.hidden`` and ``codes.tiles_backward`` are used.
+        ``codes.hidden``, ``codes.tiles_backward`` and ``codes.tiles_backward_from`` are
+        used.
     X : ndarray of shape (n, units[0])
         The input batch.
     acts, deltas : ndarray
@@ -304,21 +305,23 @@ def dense_backward(params, grad, layout, codes, X, acts, deltas, alpha, sw_sum, 
         W = _weights(params, layout, i)
         dW = _weights(grad, layout, i)
         fan_in, fan_out = W.shape
+        # This layer's backward products take the tiles only from the policy's fan-in on.
+        limit = codes.tiles_backward if fan_in >= codes.tiles_backward_from else 0
         if i > 0:
             # Before dW: input_delta may use dW's buffer as scratch.
             D_prev = block(deltas, layout, n, i - 1)
             dropped = False
             if drop is not None:
                 if drop.rates[i - 1] > 0.0:
-                    input_delta(D, W, dW, D_prev, A_prev, IDENTITY, codes.tiles_backward)
+                    input_delta(D, W, dW, D_prev, A_prev, IDENTITY, limit)
                     dropout_backward(A_prev, D_prev,
                                      dropout_stream(drop.seed, drop.step[0], i - 1),
                                      drop.rates[i - 1], codes.hidden)
                     dropped = True
             if not dropped:
                 # The activation's derivative is applied as the product is stored.
-                input_delta(D, W, dW, D_prev, A_prev, codes.hidden, codes.tiles_backward)
-        product(A_prev.T, D, dW, dW.size, codes.tiles_backward)
+                input_delta(D, W, dW, D_prev, A_prev, codes.hidden, limit)
+        product(A_prev.T, D, dW, dW.size, limit)
         db = _intercepts(grad, layout, i)
         column_sums(D, db)
         if finish:

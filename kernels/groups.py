@@ -17,12 +17,14 @@ Groups
     intercepts); ``act_off`` int64 (n_layers,) start of each layer's block in
     an activation workspace, in rows-times-width units (a batch of ``n`` rows
     puts layer ``i`` at ``n * act_off[i]``); ``n_coef`` the number of weights.
-``Codes(hidden, output, loss, tiles_forward, tiles_backward)``
+``Codes(hidden, output, loss, tiles_forward, tiles_backward, tiles_backward_from)``
     Activation codes of the hidden layers and of the output layer, the loss
     code (``registry``), and the most weights (``fan_in * fan_out``) a layer
     may have for its forward product, and for the products of its backward
-    pass, to take the register tiles instead of BLAS (``small.tile_limits()``:
-    the measured policy for this CPU; 0 sends every such product to BLAS).
+    pass, to take the register tiles instead of BLAS, and the fewest inputs
+    (``fan_in``) a layer needs for its backward products to take them
+    (``small.tile_limits()``: the measured policy for this CPU; a most of 0
+    sends every such product to BLAS).
 ``Data(X, Y, sw, has_sw)``
     Inputs (n, n_features), targets (n, n_outputs), sample weights (n,) --
     any length when ``has_sw`` is False -- C-contiguous, in the parameters'
@@ -73,8 +75,10 @@ __all__ = ["Layout", "Codes", "Data", "Work", "Optimizer", "Shuffle", "Plan", "S
            "dropout"]
 
 Layout = namedtuple("Layout", ["units", "coef_off", "icpt_off", "act_off", "n_coef"])
+# tiles_backward_from defaults to 0: a network pickled before it existed unpickles
+# (its policy is then replaced by this CPU's: Network.__setstate__).
 Codes = namedtuple("Codes", ["hidden", "output", "loss", "tiles_forward",
-                             "tiles_backward"])
+                             "tiles_backward", "tiles_backward_from"], defaults=(0,))
 Data = namedtuple("Data", ["X", "Y", "sw", "has_sw"])
 Work = namedtuple("Work", ["x", "y", "sw", "acts", "deltas", "col_sum", "grad"])
 Optimizer = namedtuple("Optimizer", ["code", "state", "hyper", "alpha", "step"])

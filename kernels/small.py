@@ -33,9 +33,11 @@ from .activations import activation_backward, bias_activation_forward
 from .registry import IDENTITY, LOGISTIC, RELU, TANH
 from .scalar import derivative
 
-__all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "MAX_TERMS", "MAX_TERMS_BACKWARD",
-           "MAX_PRODUCT", "lanes", "tile_limits", "use_tiles",
-           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "product", "forward_product",
+__all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "WIDE_LANES", "WIDE_LANES_F32",
+           "WIDE_ROWS", "WIDE_TILES", "MAX_TERMS", "MAX_TERMS_BACKWARD", "MIN_FAN_IN_BACKWARD",
+           "MAX_PRODUCT", "lanes", "wide_lanes", "tile_limits", "use_tiles",
+           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "wide_tiled_product", "product",
+           "forward_product",
            "input_delta", "tiled_column_sums"]
 
 # Columns of a tile: float64 tiles are 8 wide (two <4 x double> registers on AVX2, one on
@@ -69,12 +71,27 @@ def _vector_bytes():
 VECTOR_BYTES = _vector_bytes()
 ROWS_F64 = 8 * VECTOR_BYTES // (LANES * 8)
 ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
+# Wide tiles, for products at least WIDE_LANES (float64) / WIDE_LANES_F32 columns wide: two
+# registers a row on AVX-512, eight rows, so sixteen accumulators (of its 32 registers) and
+# one broadcast load per two multiply-adds.  The one-register rows above were load-bound
+# there (nine loads, a row address computed for each, per eight multiply-adds).  Forward
+# products, one thread (`python -m bench.tiles`), narrow -> wide tiles: float64 32x64
+# 14.1 -> 10.4 us, 64x64 25.3 -> 19.1, 64x100 43.8 -> 36.2, 128x128 139 -> 86; float32 32x64
+# 6.7 -> 5.3, 64x64 12.5 -> 9.4, 128x128 66 -> 38.  (Four rows of two registers, eight
+# accumulators, gained little: 64x64 float64 23 us; twelve rows helped 128x128 and lost at
+# 64 wide.)  With 16 registers AVX2 has no room for them: its products keep the narrow tiles
+# (WIDE_TILES False); the wide kernel is built there only with two rows, for the tests.
+WIDE_LANES = 2 * LANES
+WIDE_LANES_F32 = 2 * LANES_F32
+WIDE_TILES = VECTOR_BYTES == 64
+WIDE_ROWS = 8 if WIDE_TILES else 2
 # Layers with more weights (fan_in * fan_out) than these go to BLAS: MAX_TERMS in the
 # forward product, MAX_TERMS_BACKWARD in the two of the backward pass (input delta, weight
 # gradient).  Beyond them the arithmetic dominates BLAS's fixed cost and its packed kernels
 # are as fast or faster.  They are the defaults a network's kernels get (``tile_limits``,
-# in ``Codes.tiles_forward`` / ``Codes.tiles_backward``: runtime values, so that one
-# compiled kernel serves any policy and the tests run both paths on every CPU).  Measured
+# in ``Codes.tiles_forward`` / ``tiles_backward`` / ``tiles_backward_from``: runtime
+# values, so that one compiled kernel serves any policy and the tests run both paths on
+# every CPU).  Measured
 # for batches of 200 rows, one thread (`python -m bench.tiles`, issue 15), BLAS time /
 # tiles time, plain products (no epilogue):
 #
@@ -84,26 +101,33 @@ ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
 #   float32 forward           1.88    1.12    1.01   1.14     1.10     0.88     1.06
 #   float32 weight gradient   2.95    1.48    1.16   1.34     1.27     1.16     1.05
 #
-#   AVX-512 (OpenBLAS SkylakeX, Intel Rocket Lake)
-#   float64 forward           0.89    0.92    1.10   0.85     0.73     0.67     0.97
-#   float64 weight gradient   0.61    0.64    0.86   0.62     0.93     0.58     0.51
-#   float32 forward           1.06    0.89    1.05   0.84     1.04     0.69     0.64
-#   float32 weight gradient   0.87    0.71    0.91   0.62     0.78     1.08     0.60
+#   AVX-512 (OpenBLAS SkylakeX, Intel Rocket Lake; wide tiles from 16 float64 / 32 float32
+#   columns, narrow below)
+#                            10x16  20x100  64x100  64x64  128x128  100x256  256x256
+#   float64 forward           1.12    0.98    1.28   1.07     1.16     1.09     1.17
+#   float64 weight gradient   0.74    0.82    1.21   1.00     1.14     0.97     0.98
+#   float32 forward           1.08    0.95    1.12   1.03     1.41     1.11     1.04
+#   float32 weight gradient   0.84    0.76    1.11   0.95     1.13     1.09     1.10
 #
 # (float32 tiles 8 wide -- one register a row, one broadcast load per multiply-add --
-# were load-bound and lost to BLAS from 64x64 on AVX2: 0.89-0.95.)  With AVX-512 OpenBLAS
-# has small-matrix kernels that beat the plain tiles (tiles two registers wide there, 16
-# float64 / 32 float32 columns, measured no better: 0.55-1.25).  But the forward tiles
-# also fuse bias and relu into their stores, which saves a pass as long as a tenth of the
-# product (9 us for 648 x 100 float64): forward through the tiles, backward through BLAS
-# measured fastest there (`python -m bench.anatomy policy small --repeats 5`, one thread, min
-# of two interleaved rounds): fits float64 small 47.9 ms (all BLAS 48.2, all tiles 56.6),
-# float32 25.7 (26.1, 28.4); predict 10 000 rows float64 868 us (all BLAS 1234), float32 461
-# (540).  Mid (`policy mid`, three runs) fits within noise of all BLAS (float64 325-363 ms
-# against 319-358), all tiles 10-20% slower; its predict 2042 us against 2373 all BLAS.
-# (On an AMD Zen 4 AVX-512 machine the float64 tiles had measured break-even with BLAS.)
+# were load-bound and lost to BLAS from 64x64 on AVX2: 0.89-0.95.  With AVX-512, before
+# the wide tiles, OpenBLAS's small-matrix kernels beat the narrow tiles almost everywhere:
+# 0.51-0.93 in float64.)  The gradients of layers with few inputs (10, 20: few output
+# rows) stay faster in BLAS, so on AVX-512 a layer's backward products take the tiles from
+# MIN_FAN_IN_BACKWARD inputs on.  Fits by policy (`python -m bench.anatomy policy mid`,
+# `policy digits`, ..., three fits a sample, min of two interleaved rounds, ms, float64 /
+# float32): backward from 32 inputs -- mid 306 / 170, digits 215 / 125, small 51.5 / 28.0,
+# tiny 9.3 / 8.2; backward all BLAS -- mid 369 / 175, digits 236 / 132, small 49.0 / 27.5,
+# tiny 9.5 / 8.0 (small and tiny run the same code under both: their spread is noise);
+# all tiles -- mid 338 / 175, digits 216 / 123, small 54.8 / 30.2; all BLAS -- mid 337 /
+# 185, digits 251 / 135.  The forward tiles also fuse bias and relu into their stores:
+# predict 10 000 rows of mid 1761 us against 2638 all BLAS.  Medium (100x256, 256x256) is
+# no faster with 256x256 forward limits (`policy medium --policies ...`: 879 against 895 ms
+# float64), so MAX_TERMS stays 128 x 128.
+# (On an AMD Zen 4 AVX-512 machine the narrow float64 tiles had measured break-even with BLAS.)
 MAX_TERMS = 128 * 128
-MAX_TERMS_BACKWARD = MAX_TERMS if VECTOR_BYTES == 32 else 0
+MAX_TERMS_BACKWARD = MAX_TERMS
+MIN_FAN_IN_BACKWARD = 32 if WIDE_TILES else 0
 # Products with more multiply-adds than this go to BLAS too: it runs them on every core
 # (many-row predict), the tiles on one.
 MAX_PRODUCT = 1 << 22
@@ -146,11 +170,12 @@ _EPILOGUES = [(DERIVATIVE, RELU), (DERIVATIVE, TANH), (DERIVATIVE, LOGISTIC), (B
               (BIAS_ACT, IDENTITY)]
 
 
-def _tile_kernel(rows_of):
+def _tile_kernel(rows_of, wide=False):
     """An intrinsic computing one ``rows x lanes`` tile of ``out = X @ Y``, fused epilogue.
 
     ``rows_of(dtype)`` gives the tile's height for the arrays' dtype (decided
-    while compiling: one intrinsic serves both dtypes).
+    while compiling: one intrinsic serves both dtypes); ``lanes`` is
+    :func:`lanes` of the dtype, or :func:`wide_lanes` with ``wide``.
 
     ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length, E, e0, erow, mode, code)``
     computes, for ``q < rows`` and ``l < lanes`` (:func:`lanes` of the dtype)::
@@ -185,6 +210,8 @@ def _tile_kernel(rows_of):
             rows = rows_of(signature.args[0].dtype)
             ft = context.get_value_type(signature.args[0].dtype)
             width = LANES if ft == ir.DoubleType() else LANES_F32
+            if wide:
+                width *= 2
             vt = ir.VectorType(ft, width)
             xdata = context.make_array(signature.args[0])(context, builder, x).data
             ydata = context.make_array(signature.args[4])(context, builder, y).data
@@ -245,6 +272,7 @@ def _tile_kernel(rows_of):
 
 _tile = _tile_kernel(lambda dtype: ROWS_F64 if dtype == types.float64 else ROWS_F32)
 _tile_row = _tile_kernel(lambda dtype: 1)
+_tile_wide = _tile_kernel(lambda dtype: WIDE_ROWS, wide=True)
 
 
 def _column_sums_kernel(vectors):
@@ -336,6 +364,12 @@ def lanes(itemsize):
     return LANES if itemsize == 8 else LANES_F32
 
 
+@jit(inline=True)
+def wide_lanes(itemsize):
+    """Columns of a wide tile for elements of ``itemsize`` bytes (16 float64, 32 float32)."""
+    return WIDE_LANES if itemsize == 8 else WIDE_LANES_F32
+
+
 def tile_limits():
     """The most weights a layer may have for its products to take the tiles (plain Python).
 
@@ -344,11 +378,12 @@ def tile_limits():
 
     Returns
     -------
-    forward, backward : int
-        :data:`MAX_TERMS` and :data:`MAX_TERMS_BACKWARD`; 0 sends every product of
-        that pass to BLAS.
+    forward, backward, backward_from : int
+        :data:`MAX_TERMS` and :data:`MAX_TERMS_BACKWARD` (0 sends every product of
+        that pass to BLAS), and :data:`MIN_FAN_IN_BACKWARD`: layers with fewer
+        inputs send their backward products to BLAS.
     """
-    return MAX_TERMS, MAX_TERMS_BACKWARD
+    return MAX_TERMS, MAX_TERMS_BACKWARD, MIN_FAN_IN_BACKWARD
 
 
 @jit(inline=True)
@@ -386,6 +421,7 @@ def tiled_product(X, Y, out, E, mode, code):
     X : ndarray of shape (n, m)
         Any strides (a C-contiguous array or the transpose of one).
     Y : ndarray of shape (m, k), C-contiguous, ``k >= lanes(X.itemsize)``
+        At least :func:`wide_lanes` columns take the wide tiles where ``WIDE_TILES``.
     out : ndarray of shape (n, k), C-contiguous
         Overwritten.
     E : ndarray of shape (n, k) or (k,), C-contiguous
@@ -398,6 +434,18 @@ def tiled_product(X, Y, out, E, mode, code):
         The activation code: for DERIVATIVE one of RELU, TANH, LOGISTIC,
         IDENTITY; for BIAS_ACT RELU or IDENTITY.
     """
+    _tiles(X, Y, out, E, mode, code, WIDE_TILES and Y.shape[1] >= wide_lanes(X.itemsize))
+
+
+@jit
+def wide_tiled_product(X, Y, out, E, mode, code):
+    """:func:`tiled_product` by the wide tiles on any CPU (``k >= wide_lanes``): for the tests."""
+    _tiles(X, Y, out, E, mode, code, True)
+
+
+@jit(inline=True)
+def _tiles(X, Y, out, E, mode, code, wide):
+    """The tile loop of :func:`tiled_product`: narrow tiles, or wide ones with ``wide``."""
     n, m = X.shape
     k = Y.shape[1]
     size = X.itemsize
@@ -406,8 +454,16 @@ def tiled_product(X, Y, out, E, mode, code):
     yr = Y.strides[0] // size
     orow = out.strides[0] // size
     erow = E.strides[0] // size if E.ndim == 2 else 0
-    rows = ROWS_F64 if size == 8 else ROWS_F32
-    width = lanes(size)
+    if wide:
+        rows = WIDE_ROWS
+        width = wide_lanes(size)
+    else:
+        rows = ROWS_F64 if size == 8 else ROWS_F32
+        width = lanes(size)
+    if wide and n < rows:  # fewer rows than a wide tile: the narrow one-row tiles
+        wide = False
+        rows = ROWS_F64 if size == 8 else ROWS_F32
+        width = lanes(size)
     i = 0
     while i < n:
         if n - i >= rows:
@@ -419,12 +475,15 @@ def tiled_product(X, Y, out, E, mode, code):
         j = 0
         while j < k:
             c = j if k - j >= width else k - width  # last column tile overlaps likewise
-            if r >= 0:
-                _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
-                      E, r * erow + c, erow, mode, code)
-            else:
+            if r < 0:
                 _tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m,
                           E, i * erow + c, erow, mode, code)
+            elif wide:
+                _tile_wide(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
+                           E, r * erow + c, erow, mode, code)
+            else:
+                _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
+                      E, r * erow + c, erow, mode, code)
             j += width
         i = i + rows if r >= 0 else i + 1
 

@@ -72,9 +72,11 @@ def test_refcounts_refuses_a_runtime_already_built():
      rf"tiny float64, 700 rows \(default chunk [0-9]+\): 512 {NUMBER} ms; 1024 {NUMBER} ms"),
     ("policy", ["tiny", "--repeats", "1", "--rows", "300", "--dtypes", "float32"],
      # The limits printed are the ones the fitted networks' kernels were given.
-     rf"tiny float32 \(this CPU's policy: \([0-9]+, [0-9]+\)\): forward tiles, backward BLAS "
-     rf"\(16384, 0\): fit {NUMBER} ms, predict 300 rows {NUMBER} us; all BLAS \(0, 0\): fit "
-     rf"{NUMBER} ms, predict 300 rows {NUMBER} us; all tiles \(16384, 16384\): fit"),
+     rf"tiny float32 \(this CPU's policy: \([0-9]+, [0-9]+, [0-9]+\)\): forward tiles, "
+     rf"backward BLAS \(16384, 0, 0\): fit {NUMBER} ms, predict 300 rows {NUMBER} us; all BLAS "
+     rf"\(0, 0, 0\): fit {NUMBER} ms, predict 300 rows {NUMBER} us; all tiles "
+     rf"\(16384, 16384, 0\): fit {NUMBER} ms, predict 300 rows {NUMBER} us; backward tiles "
+     rf"from 32 inputs \(16384, 16384, 32\): fit"),
     ("overhead", ["tiny", "--dtypes", "float64"],
      rf"tiny float64: fit {NUMBER} ms, of it in run_epochs {NUMBER} ms and outside -?{NUMBER} ms "
      rf"\(200 epochs' bookkeeping and the fit's setup\); a fit of 2 rows, 1 epoch: {NUMBER} ms"),

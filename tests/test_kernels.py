@@ -237,7 +237,7 @@ def _codes(hidden, output):
     # The AVX2 tile policy (tiles up to 128 x 128 weights), on every CPU: these networks'
     # layers take the tiles and BLAS; test_small runs each product both ways.
     return kg.Codes(ACT[hidden], ACT[output], LOSS[R.LOSS_OF_OUTPUT[output]], 128 * 128,
-                    128 * 128)
+                    128 * 128, 0)
 
 
 def _forward_kernel(flat, layout, X, hidden, output):

@@ -52,6 +52,23 @@ TILED_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LANES),
                for shape in _tiled_shapes(lanes)]
 
 
+# Wide tiles (two registers a row; used where ksmall.WIDE_TILES, AVX-512): ksmall.WIDE_LANES
+# columns float64, WIDE_LANES_F32 float32, ksmall.WIDE_ROWS rows.  They are tested on every
+# CPU through their own entry (on AVX2 the kernel is built with two rows), against NumPy and
+# bit for bit against the narrow tiles, which sum every output in the same order.
+def _wide_shapes(lanes):
+    rows = ksmall.WIDE_ROWS
+    return [
+        (1, 1, lanes), (1, 7, lanes + 1), (rows - 1, 5, 2 * lanes - 1), (rows, 3, lanes),
+        (rows + 1, 17, 3 * lanes + 5), (2 * rows + 3, 10, 2 * lanes), (200, 64, 64 + lanes // 2),
+    ]
+
+
+WIDE_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.WIDE_LANES),
+                                                  (np.float32, ksmall.WIDE_LANES_F32))
+              for shape in _wide_shapes(lanes)]
+
+
 def _case_id(case):
     dtype, shape = case
     return np.dtype(dtype).name + "-" + "x".join(map(str, shape))
@@ -76,6 +93,16 @@ def _tiled_transposed(A, Y, out):
 @njit
 def _product(X, Y, out, limit):
     ksmall.product(X, Y, out, Y.size, limit)
+
+
+@njit
+def _tiles_by_width(X, Y, out, E, mode, code, wide):
+    ksmall._tiles(X, Y, out, E, mode, code, wide)
+
+
+@njit
+def _wide(X, Y, out):
+    ksmall.wide_tiled_product(X, Y, out, out, ksmall.PLAIN, kreg.IDENTITY)
 
 
 @njit
@@ -124,6 +151,33 @@ def test_tiled_product_of_a_transpose(request, case):
     _assert_product(out, A.T, Y, dtype)
 
 
+@pytest.mark.parametrize("case", WIDE_CASES, ids=_case_id)
+def test_wide_tiles_match_numpy_and_the_narrow_tiles_bit_for_bit(request, case):
+    dtype, (n, m, k) = case
+    rng = _rng(request)
+    X = rng.randn(n, m).astype(dtype)
+    Y = rng.randn(m, k).astype(dtype)
+    wide = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
+    _wide(X, Y, wide)
+    _assert_product(wide, X, Y, dtype)
+    A = rng.randn(m, n).astype(dtype)  # the weight gradient's strided left side, A.T
+    # Every epilogue: the same sums in the same order, then the same per-element operations.
+    E_rows = np.abs(rng.randn(n, k)).astype(dtype) * (rng.rand(n, k) > 0.3)  # relu's zeros too
+    b = rng.randn(k).astype(dtype)
+    cases = [(ksmall.PLAIN, kreg.IDENTITY, None)] + [
+        (mode, code, b if mode == ksmall.BIAS_ACT else E_rows)
+        for mode, code in ksmall._EPILOGUES]
+    for left in (X, A.T):
+        for mode, code, E in cases:
+            got = {}
+            for width in (True, False):
+                out = np.full((n, k), np.nan, dtype=dtype)
+                _tiles_by_width(left, Y, out, out if E is None else E, mode, code, width)
+                got[width] = out
+            np.testing.assert_array_equal(got[True], got[False], err_msg=f"{mode=} {code=}")
+            assert not np.isnan(got[True]).any()
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_tiled_product_sums_in_order_exactly_where_exact(dtype):
     """Sums that are exact in any order must come out exact: catches a dropped or doubled
@@ -160,10 +214,30 @@ def test_networks_carry_the_cpus_tile_policy():
     """A network's kernels get the measured policy, in ``Codes``, whatever the dtype."""
     from fastnet.network import Network
 
-    assert ksmall.tile_limits() == (ksmall.MAX_TERMS, ksmall.MAX_TERMS_BACKWARD)
+    assert ksmall.tile_limits() == (ksmall.MAX_TERMS, ksmall.MAX_TERMS_BACKWARD,
+                                    ksmall.MIN_FAN_IN_BACKWARD)
     for dtype in DTYPES:
         codes = Network([3, 8, 1], dtype=dtype)._codes
-        assert (codes.tiles_forward, codes.tiles_backward) == ksmall.tile_limits()
+        assert (codes.tiles_forward, codes.tiles_backward,
+                codes.tiles_backward_from) == ksmall.tile_limits()
+
+
+def test_an_unpickled_network_takes_this_cpus_tile_policy():
+    """A network saved on another machine (another policy) computes with this CPU's; one
+    pickled before ``tiles_backward_from`` existed (five fields) still loads."""
+    import pickle
+
+    from fastnet.network import Network
+
+    net = Network([3, 8, 1], random_state=0)
+    net._codes = net._codes._replace(tiles_forward=7, tiles_backward=5, tiles_backward_from=3)
+    loaded = pickle.loads(pickle.dumps(net))
+    codes = loaded._codes
+    assert (codes.tiles_forward, codes.tiles_backward,
+            codes.tiles_backward_from) == ksmall.tile_limits()
+    assert (codes.hidden, codes.output, codes.loss) == (net._codes.hidden, net._codes.output,
+                                                        net._codes.loss)
+    assert kg.Codes(1, 2, 3, 4, 5).tiles_backward_from == 0
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -263,7 +337,11 @@ def test_forward_product_adds_bias_and_activates(request, dtype, name, shape, pa
 # Layer widths around the tile limits (7, 8, 9, 16, 100) and one above 128 x 128 weights, so
 # that under the AVX2 policy (tiles up to 128 x 128 weights: "mixed") the forward and
 # backward passes mix tiled, BLAS and outer-product layers; "blas" sends every product there.
-DENSE_PATHS = {"mixed": 128 * 128, "blas": 0}
+# (forward and backward limit, fewest inputs for the backward tiles): layers to the tiles
+# where their shapes allow; every product to BLAS; the backward tiles only from 16 inputs
+# on (the AVX-512 policy's kind of split: NETS have layers of 3 to 130 inputs).
+DENSE_PATHS = {"mixed": (128 * 128, 0), "blas": (0, 0),
+               "backward from 16 inputs": (128 * 128, 16)}
 NETS = [((10, 16, 1), 200), ((20, 100, 1), 13), ((9, 8, 7, 9, 3), 5), ((3, 9, 8, 2), 1),
         ((17, 16, 17, 15, 1), 9),
         ((5, 130, 130, 8), 6)]
@@ -295,9 +373,9 @@ def test_dense_forward_and_backward_through_tiles(request, dtype, net, path):
     rng = _rng(request)
     layout, flat, (coefs, intercepts) = _layers(rng, units, dtype)
     X = rng.randn(n, units[0]).astype(dtype)
+    limit, backward_from = DENSE_PATHS[path]
     codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
-                     kreg.LOSS_CODES["squared_error"], DENSE_PATHS[path],
-                     DENSE_PATHS[path])
+                     kreg.LOSS_CODES["squared_error"], limit, limit, backward_from)
     acts = np.full(n * layout.activation_size, np.nan, dtype=dtype)
     out = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT)
     expected = R.forward(X.astype(np.float64), [c.astype(np.float64) for c in coefs],

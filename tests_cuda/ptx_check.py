@@ -47,7 +47,8 @@ def main():
         lay = net.layout.group
         codes = groups.Codes(int(net._codes.hidden), int(net._codes.output),
                              int(net._codes.loss), int(net._codes.tiles_forward),
-                             int(net._codes.tiles_backward))
+                             int(net._codes.tiles_backward),
+                             int(net._codes.tiles_backward_from))
         X = np.zeros((5, 4), dtype)
         Y = np.zeros((5, 3), dtype)
         sw = np.zeros(5, dtype)

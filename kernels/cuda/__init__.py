@@ -116,7 +116,8 @@ def _data(data, cache):
 
 def _codes(codes):
     return Codes(int(codes.hidden), int(codes.output), int(codes.loss),
-                 int(codes.tiles_forward), int(codes.tiles_backward))
+                 int(codes.tiles_forward), int(codes.tiles_backward),
+                 int(codes.tiles_backward_from))
 
 
 def _dropout(drop, n_layers, step=0):
