@@ -127,12 +127,16 @@ def _assert_product(got, X, Y, dtype):
     assert_close(got, X64 @ Y64, k=X.shape[1], rtol=0.0, dtype=dtype, scale=bound)
 
 
-@pytest.mark.parametrize("case", TILED_CASES, ids=_case_id)
-def test_tiled_product_matches_numpy(request, case):
+def _operands(request, case):
+    """The case's dtype, shape, a seeded generator and random X (n, m), Y (m, k)."""
     dtype, (n, m, k) = case
     rng = _rng(request)
-    X = rng.randn(n, m).astype(dtype)
-    Y = rng.randn(m, k).astype(dtype)
+    return dtype, (n, m, k), rng, rng.randn(n, m).astype(dtype), rng.randn(m, k).astype(dtype)
+
+
+@pytest.mark.parametrize("case", TILED_CASES, ids=_case_id)
+def test_tiled_product_matches_numpy(request, case):
+    dtype, (n, m, k), _, X, Y = _operands(request, case)
     out = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
     _tiled(X, Y, out)
     assert out.dtype == np.dtype(dtype)
@@ -153,10 +157,7 @@ def test_tiled_product_of_a_transpose(request, case):
 
 @pytest.mark.parametrize("case", WIDE_CASES, ids=_case_id)
 def test_wide_tiles_match_numpy_and_the_narrow_tiles_bit_for_bit(request, case):
-    dtype, (n, m, k) = case
-    rng = _rng(request)
-    X = rng.randn(n, m).astype(dtype)
-    Y = rng.randn(m, k).astype(dtype)
+    dtype, (n, m, k), rng, X, Y = _operands(request, case)
     wide = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
     _wide(X, Y, wide)
     _assert_product(wide, X, Y, dtype)
