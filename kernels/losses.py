@@ -58,8 +58,8 @@ def loss_value(code, out, batch, col_sum):
     # row by row over all columns otherwise (the same numbers either way).  The log-losses
     # take the column loop at any width: row by row, LLVM vectorizes across the columns and,
     # to do so, computes the log of every element -- xlogy(0, q) needs none, and one-hot
-    # targets have one nonzero a row (200 x 10 float64: 13.5 us before, 2.3 now: `python -m
-    # bench.anatomy passes`).
+    # targets have one nonzero a row (200 x 10 float64: 13.0 us before, 2.3 now: `python -m
+    # bench.anatomy passes` on both).
     if k < NARROW or code == LOG_LOSS or code == BINARY_LOG_LOSS:
         for j in range(k):
             total = zero

@@ -36,7 +36,7 @@ from .scalar import derivative
 __all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "WIDE_LANES", "WIDE_LANES_F32",
            "WIDE_ROWS", "WIDE_TILES", "MAX_TERMS", "MAX_TERMS_BACKWARD", "MIN_FAN_IN_BACKWARD",
            "MAX_PRODUCT", "lanes", "wide_lanes", "tile_limits", "use_tiles",
-           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "wide_tiled_product", "product",
+           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "product",
            "forward_product",
            "input_delta", "tiled_column_sums"]
 
@@ -80,7 +80,8 @@ ROWS_F32 = 8 * VECTOR_BYTES // (LANES_F32 * 4)
 # 6.7 -> 5.3, 64x64 12.5 -> 9.4, 128x128 66 -> 38.  (Four rows of two registers, eight
 # accumulators, gained little: 64x64 float64 23 us; twelve rows helped 128x128 and lost at
 # 64 wide.)  With 16 registers AVX2 has no room for them: its products keep the narrow tiles
-# (WIDE_TILES False); the wide kernel is built there only with two rows, for the tests.
+# (WIDE_TILES False); the wide kernel is built there only with two rows, for the tests
+# (which call ``_tiles`` with ``wide``).
 WIDE_LANES = 2 * LANES
 WIDE_LANES_F32 = 2 * LANES_F32
 WIDE_TILES = VECTOR_BYTES == 64
@@ -435,12 +436,6 @@ def tiled_product(X, Y, out, E, mode, code):
         IDENTITY; for BIAS_ACT RELU or IDENTITY.
     """
     _tiles(X, Y, out, E, mode, code, WIDE_TILES and Y.shape[1] >= wide_lanes(X.itemsize))
-
-
-@jit
-def wide_tiled_product(X, Y, out, E, mode, code):
-    """:func:`tiled_product` by the wide tiles on any CPU (``k >= wide_lanes``): for the tests."""
-    _tiles(X, Y, out, E, mode, code, True)
 
 
 @jit(inline=True)

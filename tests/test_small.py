@@ -54,7 +54,7 @@ TILED_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LANES),
 
 # Wide tiles (two registers a row; used where ksmall.WIDE_TILES, AVX-512): ksmall.WIDE_LANES
 # columns float64, WIDE_LANES_F32 float32, ksmall.WIDE_ROWS rows.  They are tested on every
-# CPU through their own entry (on AVX2 the kernel is built with two rows), against NumPy and
+# CPU through the tile loop's own flag (on AVX2 the kernel is built with two rows), against NumPy and
 # bit for bit against the narrow tiles, which sum every output in the same order.
 def _wide_shapes(lanes):
     rows = ksmall.WIDE_ROWS
@@ -98,11 +98,6 @@ def _product(X, Y, out, limit):
 @njit
 def _tiles_by_width(X, Y, out, E, mode, code, wide):
     ksmall._tiles(X, Y, out, E, mode, code, wide)
-
-
-@njit
-def _wide(X, Y, out):
-    ksmall.wide_tiled_product(X, Y, out, out, ksmall.PLAIN, kreg.IDENTITY)
 
 
 @njit
@@ -159,7 +154,7 @@ def test_tiled_product_of_a_transpose(request, case):
 def test_wide_tiles_match_numpy_and_the_narrow_tiles_bit_for_bit(request, case):
     dtype, (n, m, k), rng, X, Y = _operands(request, case)
     wide = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
-    _wide(X, Y, wide)
+    _tiles_by_width(X, Y, wide, wide, ksmall.PLAIN, kreg.IDENTITY, True)
     _assert_product(wide, X, Y, dtype)
     A = rng.randn(m, n).astype(dtype)  # the weight gradient's strided left side, A.T
     # Every epilogue: the same sums in the same order, then the same per-element operations.
