@@ -11,9 +11,9 @@ workspaces are allocated once per fit for the largest batch and reused by
 every batch.
 """
 
-import numpy as np
 
 from ._jit import jit, like
+from .blas import vdot
 from .borrow import borrowed
 from .dropout import dropout_backward, dropout_forward
 from .registry import IDENTITY
@@ -348,4 +348,4 @@ def l2_penalty(params, n_coef, alpha, sw_sum):
     penalty : float of params' dtype
     """
     coefs = params[:n_coef]
-    return (like(params, 0.5) * alpha) * np.dot(coefs, coefs) / sw_sum
+    return (like(params, 0.5) * alpha) * vdot(coefs, coefs) / sw_sum

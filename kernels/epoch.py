@@ -154,7 +154,7 @@ def run_epochs(params, layout, codes, data, work, opt, shuf, plan, drop):
                 plan.partial[0] = accumulated
                 return epoch
             budget -= 1
-            n = min(batch_size, n_samples - start)
+            n = n_samples - start if n_samples - start < batch_size else batch_size
             batch = _gather(data, order, start, n, work)
             loss = batch_loss_and_grad(params, work.grad, layout, codes, batch, work,
                                        opt.alpha, drop, False)

@@ -22,6 +22,9 @@ from .scalar import loss_term
 # log-losses always take that path.
 NARROW = 8
 
+_EPS_FLOAT64 = float(np.finfo(np.float64).eps)
+_EPS_FLOAT32 = float(np.finfo(np.float32).eps)
+
 
 @jit
 def loss_value(code, out, batch, col_sum):
@@ -50,7 +53,8 @@ def loss_value(code, out, batch, col_sum):
     n, k = out.shape
     zero = like(out, 0)
     one = like(out, 1)
-    eps = like(out, np.finfo(out.dtype).eps)
+    # finfo(dtype).eps as a constant: np.finfo compiles two dispatchers of its own
+    eps = like(out, _EPS_FLOAT64 if out.itemsize == 8 else _EPS_FLOAT32)
     weight_total = zero
     for i in range(n):
         weight_total += sw[i] if has_sw else one

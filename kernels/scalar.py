@@ -113,7 +113,13 @@ def loss_term(code, p, y, eps):
         return (y - p) * (y - p)
     if code == POISSON:
         return xlogy(y, y / p) - y + p
-    q = min(max(p, eps), like(p, 1) - eps)
+    # np.clip(p, eps, 1 - eps), NaN kept (two comparisons: the builtins min and max
+    # compiled a dispatcher each)
+    q = p
+    if q < eps:
+        q = eps
+    if q > like(p, 1) - eps:
+        q = like(p, 1) - eps
     if code == LOG_LOSS:
         return xlogy(y, q)
     return xlogy(y, q) + xlogy(like(p, 1) - y, like(p, 1) - q)

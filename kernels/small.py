@@ -23,13 +23,13 @@ which is why the tiled path needs ``k >= lanes``.  Narrower products stay
 with BLAS (:func:`use_tiles`).
 """
 
-import numpy as np
 from llvmlite import binding, ir
 from numba.core import cgutils, config, types
 from numba.extending import intrinsic
 
 from ._jit import jit
 from .activations import activation_backward, bias_activation_forward
+from .blas import matmul_into
 from .registry import IDENTITY, LOGISTIC, RELU, TANH
 from .scalar import derivative
 
@@ -530,7 +530,7 @@ def input_delta(D, W, scratch, D_prev, A_prev, code, limit):
             tiled_product(D, WT, D_prev, D_prev, PLAIN, IDENTITY)
             activation_backward(A_prev, D_prev, code)
     else:
-        np.dot(D, W.T, D_prev)
+        matmul_into(D, W.T, D_prev)
         activation_backward(A_prev, D_prev, code)
 
 
@@ -582,4 +582,4 @@ def product(X, Y, out, weights, limit):
     if use_tiles(limit, X.itemsize, weights, n, m, Y.shape[1]):
         tiled_product(X, Y, out, out, PLAIN, IDENTITY)
     else:
-        np.dot(X, Y, out)
+        matmul_into(X, Y, out)

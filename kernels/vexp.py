@@ -103,7 +103,11 @@ def _exp(x, degree):
     """``e ** x`` as float64, with a Taylor polynomial of ``degree`` for ``e ** r``."""
     v = np.float64(x)
     c = v if v == v else 0.0  # NaN: the result is replaced below; the reduction sees 0
-    c = min(max(c, -_CLAMP), _CLAMP)
+    # Clamped by comparisons, not min(max(...)): each builtin compiled a dispatcher of its own.
+    if c < -_CLAMP:
+        c = -_CLAMP
+    if c > _CLAMP:
+        c = _CLAMP
     n = np.floor(c * _LOG2E + 0.5)
     r = (c - n * _LN2_HI) - n * _LN2_LO
     p = _taylor(r, degree)
