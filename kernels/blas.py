@@ -28,7 +28,8 @@ def _blas_dtype(*arrays):
 def matmul_into(typingctx, X, Y, out):
     """``np.dot(X, Y, out)`` for 2-D ``X`` (n, m), ``Y`` (m, k) and C-contiguous ``out`` (n, k).
 
-    ``X`` and ``Y`` C- or F-contiguous (a transpose is F).  Returns nothing.
+    ``X`` and ``Y`` C- or F-contiguous (a transpose is F).  Returns ``out``, as
+    ``np.dot`` does (a new reference, which a caller that drops it releases).
     """
     if not (_blas_dtype(X, Y, out) and X.ndim == Y.ndim == out.ndim == 2
             and X.layout in "CF" and Y.layout in "CF" and out.layout == "C"):
@@ -36,10 +37,9 @@ def matmul_into(typingctx, X, Y, out):
 
     def codegen(context, builder, sig, args):
         ensure_blas()
-        dot_3_mm(context, builder, signature(out, X, Y, out), args)
-        return context.get_dummy_value()
+        return dot_3_mm(context, builder, sig, args)
 
-    return signature(types.void, X, Y, out), codegen
+    return signature(out, X, Y, out), codegen
 
 
 @intrinsic
