@@ -445,21 +445,22 @@ class Network:
             out = self._cuda_forward(X, finite_only=True)
             if out is not None:
                 return out if out.shape[0] == X.shape[0] else None
-        if _layerwise.worthwhile(self, X.shape[0]):
+        n_rows = X.shape[0]
+        if n_rows >= _layerwise.MIN_ROWS and _layerwise.worthwhile(self, n_rows):
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
-        if X.shape[0] > self._chunk:
+        if n_rows > self._chunk:
             return self._forward_rows(X, check=True)
         layout = self.layout
-        acts = np.empty(X.shape[0] * layout.activation_size, dtype=self.dtype)
+        acts = np.empty(n_rows * layout.activation_size, dtype=self.dtype)
         args = (self.params.flat, layout.group, self._codes, X, acts, _groups.NO_DROPOUT)
         entry = self.__dict__.get("_predict_entry")
         if entry is None:  # the first call types the arguments; later ones skip that
             entry = self._predict_entry = bind(_dense.dense_forward_if_finite, args)
         result = entry(*args)
-        if result.shape[0] != X.shape[0]:
+        if result.shape[0] != n_rows:
             return None
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
-        small = X.shape[0] <= _layerwise.MIN_ROWS
+        small = n_rows <= _layerwise.MIN_ROWS
         return result if layout.n_layers == 1 or small else result.copy()
 
     def _cuda_forward(self, X, finite_only=False):
