@@ -951,11 +951,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        self._is_fitted()
-        return self._predict(X)
+        y_pred = self._lean_forward(X)  # as MLPRegressor.predict: the lean path first
+        if y_pred is None:
+            self._is_fitted()
+            y_pred = self._forward_pass_fast(X)
+        return self._labels(y_pred)
 
     def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        return self._labels(self._forward_pass_fast(X, check_input=check_input))
+
+    def _labels(self, y_pred):
+        """The class labels of output activations ``y_pred`` (n_samples, n_outputs)."""
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return _decode_labels(self._label_binarizer, y_pred)
