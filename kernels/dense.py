@@ -11,7 +11,6 @@ workspaces are allocated once per fit for the largest batch and reused by
 every batch.
 """
 
-
 from ._jit import jit, like
 from .blas import vdot
 from .borrow import borrowed
