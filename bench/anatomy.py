@@ -13,6 +13,7 @@ Each subcommand times one part on one thread (run it pinned, e.g. ``taskset -c 0
     python -m bench.anatomy chunks large        # many-row predict by chunk size
     python -m bench.anatomy policy small        # fit and predict by tile policy (small.py)
     python -m bench.anatomy overhead tiny       # a fit's time outside the compiled epochs
+    python -m bench.anatomy firstfit tiny       # cold / warm first fits and their compilation
 
 ``--dtypes`` picks float64, float32 or both (the default).  Nothing here asserts a
 speed; ``tests/test_bench_anatomy.py`` runs every subcommand on small sizes and checks
@@ -438,15 +439,42 @@ def passes(dtypes, rows):
         print(f"{dtype}, us: " + "; ".join(out))
 
 
+def firstfit(w, dtypes, repeats):
+    """First fits in fresh processes (``bench.startup``): cold cache, then warm, ``repeats``
+    times; for the cold one, where the compilation went (typing, lowering, LLVM within it,
+    and the dispatchers Numba compiled as units of their own)."""
+    from .startup import measure_first_fit
+
+    for dtype in dtypes:
+        for _ in range(repeats):
+            run = measure_first_fit(w.name, dtype)
+            cold, warm = run["cold"], run["warm"]
+            if "error" in cold or "error" in warm:
+                print(f"{w.name} {dtype}: failed: {cold.get('error') or warm.get('error')}")
+                continue
+            kernels = cold["compile"]["kernels"]
+            other = cold["compile"]["other"]
+            parts = "; ".join(
+                f"{name} {k['s']:.2f} s (typing {k['typing_s']:.2f}, lowering "
+                f"{k['lowering_s']:.2f}, of it LLVM {k['llvm_s']:.2f})"
+                for name, k in sorted(kernels.items()))
+            others = ", ".join(f"{name} {t:.2f}" for name, t in
+                               sorted(other.items(), key=lambda kv: -kv[1]))
+            print(f"{w.name} {dtype}: cold first fit {cold['first_fit_cpu_s']:.2f} s CPU: "
+                  f"{parts}; other dispatchers {sum(other.values()):.2f} s ({others or 'none'}); "
+                  f"warm first fit {1e3 * warm['first_fit_cpu_s']:.1f} ms CPU")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["products", "solvers", "passes", "refcounts", "pause",
-                                    "predict", "chunks", "policy", "overhead"])
+                                    "predict", "chunks", "policy", "overhead", "firstfit"])
     p.add_argument("workload", nargs="?", default="tiny", help="a workload of bench.workloads")
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument("--rows", type=int, default=None,
                    help="batch rows (products, passes: 200) or predict rows (10 000)")
-    p.add_argument("--repeats", type=int, default=3, help="fits per sample (solvers, pause)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="fits per sample (solvers, pause); cold/warm rounds (firstfit)")
     p.add_argument("--epochs", type=int, default=20, help="epochs of the counted fit (refcounts)")
     p.add_argument("--square", type=int, default=2048,
                    help="side of the square product whose rate is the reference (products)")
@@ -470,6 +498,8 @@ def main(argv=None):
         predict(w, dtypes, args.rows or 10000)
     elif args.what == "overhead":
         overhead(w, dtypes, args.repeats)
+    elif args.what == "firstfit":
+        firstfit(w, dtypes, args.repeats)
     elif args.what == "policy":
         policies = None
         if args.policies:

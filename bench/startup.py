@@ -237,13 +237,16 @@ def _child_first_fit(workload, dtype, threads):
     from . import workloads as _wl
     from .runners import FastnetRunner
 
+    from numba.core import event
+
     runner = FastnetRunner(_wl.get(workload), _wl.make_data(_wl.get(workload), dtype))
     one_row = runner.data.X_predict[:1]
     with _threads.limit(threads):
         runner.prepare()
-        cpu_start = time.process_time()
-        first_fit = timing.time_once(runner.fit)
-        first_fit_cpu = time.process_time() - cpu_start
+        with event.install_recorder("numba:compile") as compiles:
+            cpu_start = time.process_time()
+            first_fit = timing.time_once(runner.fit)
+            first_fit_cpu = time.process_time() - cpu_start
         first_predict = timing.time_once(lambda: runner.predict(one_row))
         steady_fit = timing.time_once(runner.fit, setup=runner.prepare)
         steady_predict = min(timing.time_calls(lambda: runner.predict(one_row), 5, 20))
@@ -256,7 +259,55 @@ def _child_first_fit(workload, dtype, threads):
         "first_predict_s": first_predict,
         "steady_predict_s": steady_predict,
         "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR"),
+        "compile": _compile_anatomy(compiles.buffer),
     }
+
+
+def _compile_anatomy(events):
+    """Where the first fit's compilation went, from Numba's ``numba:compile`` events.
+
+    Returns ``{"kernels": {name: {"s", "typing_s", "lowering_s", "llvm_s"}}, "other":
+    {name: s}}``: each fastnet kernel the fit compiled (wall seconds, and from
+    Numba's metadata its pipeline's type-inference and lowering seconds and the
+    LLVM seconds among them), and the seconds of every other dispatcher compiled
+    as a unit of its own (Numba's ``@overload`` implementations,
+    ``register_jitable`` functions), wherever it was called from; a dispatcher
+    compiled while another non-kernel one compiles counts in that one's.
+    """
+    from fastnet.kernels._jit import Kernel
+
+    kernels, other, started, nested = {}, {}, {}, 0
+    compiled_kernels = set()
+    for stamp, ev in events:
+        dispatcher = ev.data["dispatcher"]
+        is_kernel = isinstance(dispatcher, Kernel)
+        key = (id(dispatcher), str(ev.data["args"]))
+        if ev.is_start:
+            started[key] = (stamp, nested)
+            nested += not is_kernel
+            continue
+        nested -= not is_kernel
+        begin, level = started.pop(key)
+        name = dispatcher.py_func.__qualname__
+        if is_kernel:
+            compiled_kernels.add(dispatcher)
+            entry = kernels.setdefault(name, {"s": 0.0})
+            entry["s"] += stamp - begin
+        elif level == 0:
+            other[name] = other.get(name, 0.0) + stamp - begin
+    for dispatcher in compiled_kernels:
+        entry = kernels[dispatcher.py_func.__qualname__]
+        entry.update(typing_s=0.0, lowering_s=0.0, llvm_s=0.0)
+        for overload in dispatcher.overloads.values():
+            meta = overload.metadata or {}
+            entry["llvm_s"] += meta.get("timers", {}).get("llvm_lock", 0.0)
+            for times in meta.get("pipeline_times", {}).values():
+                for pass_name, t in times.items():
+                    if pass_name.endswith("nopython_type_inference"):
+                        entry["typing_s"] += t.run
+                    elif pass_name.endswith("native_lowering"):
+                        entry["lowering_s"] += t.run
+    return {"kernels": kernels, "other": other}
 
 
 def _rss_status(field):

@@ -446,7 +446,7 @@ class Network:
             if out is not None:
                 return out if out.shape[0] == X.shape[0] else None
         n_rows = X.shape[0]
-        if n_rows >= _layerwise.MIN_ROWS and _layerwise.worthwhile(self, n_rows):
+        if _layerwise.worthwhile(self, n_rows):
             return _layerwise.forward(self, X) if np.isfinite(X).all() else None
         if n_rows > self._chunk:
             return self._forward_rows(X, check=True)

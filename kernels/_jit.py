@@ -118,8 +118,9 @@ class _KernelCache(FunctionCache):
     before a dispatcher looks at its cache (``_compilation_chain_init_hook``):
     an extension may add types the compiler needs.  Machine code loaded from
     the cache needs none, and a package that registers one pays its whole
-    import there (pydata ``sparse``, which the test extras install: ~80 ms of a
-    ~320 ms warm first fit on the 2-vCPU AMD EPYC).  :class:`Kernel` leaves
+    import there (pydata ``sparse``, which the test extras install; warm first fit
+    of tiny 235-305 -> 129-180 ms CPU, ``python -m bench.anatomy firstfit tiny``
+    on the previous and this code, 2-vCPU AMD EPYC).  :class:`Kernel` leaves
     that hook to this cache, which runs it on a miss, just before the
     compilation it exists for.
     """
@@ -245,9 +246,9 @@ def _like_impl(array, value):
 
 
 # On the CPU, ``like`` is a cast emitted in its caller.  The ``@overload`` above (for the
-# other targets: CUDA) compiles a dispatcher of its own for each signature (seven in a fit:
-# 0.2-0.3 s of a cold first fit on the 2-vCPU AMD EPYC, issue 15); Numba tries the
-# CPU-only template first.
+# other targets: CUDA) compiles a dispatcher of its own for each signature (0.12-0.20 s of a
+# cold tiny fit on the 2-vCPU AMD EPYC, ``python -m bench.anatomy firstfit tiny`` with the
+# overload alone); Numba tries the CPU-only template first.
 class _LikeTemplate(AbstractTemplate):
     key = like
     metadata = {"target": "cpu"}

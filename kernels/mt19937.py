@@ -137,8 +137,9 @@ def _stack_block(typingctx):
     """A (624,) uint32 array on the calling function's stack, uninitialized.
 
     For the shuffle's block of tempered words: ``np.empty`` in a kernel is a
-    heap allocation per epoch and compiles two dispatchers of its own (0.17 s
-    of a cold first fit on the 2-vCPU AMD EPYC).  The array has no owner
+    heap allocation per epoch and compiles dispatchers of its own (0.12-0.18 s
+    of a cold tiny fit on the 2-vCPU AMD EPYC, ``python -m bench.anatomy
+    firstfit tiny`` with ``np.empty``).  The array has no owner
     (null meminfo: Numba's reference counting skips it); it is valid while the
     function that made it runs, so it must never be returned or stored.
     """

@@ -80,6 +80,11 @@ def test_refcounts_refuses_a_runtime_already_built():
     ("overhead", ["tiny", "--dtypes", "float64"],
      rf"tiny float64: fit {NUMBER} ms, of it in run_epochs {NUMBER} ms and outside -?{NUMBER} ms "
      rf"\(200 epochs' bookkeeping and the fit's setup\); a fit of 2 rows, 1 epoch: {NUMBER} ms"),
+    ("firstfit", ["tiny", "--repeats", "1", "--dtypes", "float32"],
+     # A cold process compiles run_epochs (nothing else of fastnet's for a fit).
+     rf"tiny float32: cold first fit {NUMBER} s CPU: run_epochs {NUMBER} s \(typing {NUMBER}, "
+     rf"lowering {NUMBER}, of it LLVM {NUMBER}\); other dispatchers {NUMBER} s \(.*\); warm "
+     rf"first fit {NUMBER} ms CPU"),
     ("passes", ["--rows", "20", "--dtypes", "float64"],
      rf"float64, us: column sums 20x16 {NUMBER}; \(row by row in memory\) {NUMBER}; "),
 ])
