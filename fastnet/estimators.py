@@ -316,7 +316,7 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         if "_network" not in self.__dict__:
             check_is_fitted(self)
 
-    def _lean_forward(self, X):
+    def _lean_forward(self, X, argmax_only=False):
         """Output activations by the lean predict path, or None to take the full one.
 
         scikit-learn's ``validate_data`` costs tens of microseconds a call, far
@@ -331,6 +331,9 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         ----------
         X : object
             Whatever the user passed to predict.
+        argmax_only : bool, default=False
+            Only each row's largest output matters (a class): a softmax output
+            layer is left out (``Network._forward``).
 
         Returns
         -------
@@ -352,18 +355,22 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         if not (_are_views(attributes.get("coefs_", ()), params.coefs)
                 and _are_views(attributes.get("intercepts_", ()), params.intercepts)):
             return None
-        return net._forward_if_finite(X)
+        return net._forward_if_finite(X, argmax_only)
 
-    def _forward_pass_fast(self, X, check_input=True):
-        """Output-layer activations for X, shape (n_samples, n_outputs)."""
+    def _forward_pass_fast(self, X, check_input=True, argmax_only=False):
+        """Output-layer activations for X, shape (n_samples, n_outputs).
+
+        ``argmax_only``: a softmax output layer's pre-activations instead (the
+        same largest entry in each row), as :meth:`_lean_forward`.
+        """
         if check_input:
-            out = self._lean_forward(X)
+            out = self._lean_forward(X, argmax_only)
             if out is not None:
                 return out
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         net = self._network_for_attributes()
         X = np.require(_dense(X), dtype=net.dtype, requirements=["C", "W", "A"])
-        return net._forward(X)
+        return net._forward(X, argmax_only)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Score without input validation (it would drop feature names)."""
@@ -951,14 +958,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        y_pred = self._lean_forward(X)  # as MLPRegressor.predict: the lean path first
+        # As MLPRegressor.predict: the lean path first.  The labels need only each row's
+        # largest output, so a softmax is left out (Network._forward).
+        y_pred = self._lean_forward(X, argmax_only=True)
         if y_pred is None:
             self._is_fitted()
-            y_pred = self._forward_pass_fast(X)
+            y_pred = self._forward_pass_fast(X, argmax_only=True)
         return self._labels(y_pred)
 
     def _predict(self, X, check_input=True):
-        return self._labels(self._forward_pass_fast(X, check_input=check_input))
+        return self._labels(self._forward_pass_fast(X, check_input=check_input,
+                                                    argmax_only=True))
 
     def _labels(self, y_pred):
         """The class labels of output activations ``y_pred`` (n_samples, n_outputs)."""

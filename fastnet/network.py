@@ -67,6 +67,29 @@ def _cuda_twins():
     return twins
 
 
+def _argmax_codes(codes):
+    """The codes of a forward pass whose outputs only need their row-wise argmax.
+
+    A softmax output layer becomes identity: ``exp`` is increasing and each row
+    is divided by one positive total, so the largest pre-activation is where
+    the largest probability is (up to probabilities that round equal, which
+    pick the first of them: a tie at rounding level).  Predict of a 10 000-row
+    digits classifier spends ~10% of its time in the softmax (``python -m
+    bench.anatomy passes``: softmax 10000x10).  Other outputs are kept.
+
+    Parameters
+    ----------
+    codes : Codes
+
+    Returns
+    -------
+    Codes
+    """
+    if codes.output != _registry.SOFTMAX:
+        return codes
+    return codes._replace(output=_registry.IDENTITY)
+
+
 def _workspace(layout, rows, n_outputs, dtype, gather=True, grad=None):
     """The kernels' ``Work`` group: per-batch buffers for ``rows`` rows.
 
@@ -245,6 +268,7 @@ class Network:
         self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
                                     _registry.ACTIVATION_CODES[output_activation],
                                     _registry.LOSS_CODES[loss], *_small.tile_limits())
+        self._argmax_codes = _argmax_codes(self._codes)
 
     # ------------------------------------------------------------------ state
     @property
@@ -336,6 +360,7 @@ class Network:
         forward, backward, backward_from = _small.tile_limits()
         state["_codes"] = state["_codes"]._replace(tiles_forward=forward, tiles_backward=backward,
                                                    tiles_backward_from=backward_from)
+        state["_argmax_codes"] = _argmax_codes(state["_codes"])
         self.__dict__.update(state)
         self.params = LayeredArray(self.layout, flat)
 
@@ -392,33 +417,39 @@ class Network:
         X = self._as_input(X)
         return self._forward(X)
 
-    def _forward(self, X):
-        """:meth:`forward` for an input already of the right dtype and layout."""
+    def _forward(self, X, argmax_only=False):
+        """:meth:`forward` for an input already of the right dtype and layout.
+
+        ``argmax_only``: the caller needs only each row's largest output (a
+        class), so a softmax output layer is left out -- its pre-activations
+        have their largest entry where the probabilities do.
+        """
+        codes = self._argmax_codes if argmax_only else self._codes
         if self._device_name == "cuda":  # one comparison on the CPU networks' path
-            out = self._cuda_forward(X)
+            out = self._cuda_forward(X, codes=codes)
             if out is not None:
                 return out
         if _layerwise.worthwhile(self, X.shape[0]):
-            return _layerwise.forward(self, X)
+            return _layerwise.forward(self, X, codes.output)
         if X.shape[0] > self._chunk:
-            return self._forward_rows(X, check=False)
+            return self._forward_rows(X, codes, check=False)
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
-        result = _dense.dense_forward(self.params.flat, self.layout.group, self._codes, X, acts,
+        result = _dense.dense_forward(self.params.flat, self.layout.group, codes, X, acts,
                                       _groups.NO_DROPOUT)
         return result if self.layout.n_layers == 1 else result.copy()
 
-    def _forward_rows(self, X, check):
+    def _forward_rows(self, X, codes, check):
         """The forward pass of more rows than one chunk (``dense_forward_rows``), or None
         when ``check`` finds NaN or infinity in ``X``."""
         acts = np.empty(self._chunk * self.layout.activation_size, dtype=self.dtype)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        args = (self.params.flat, self.layout.group, self._codes, X, acts, out, check)
+        args = (self.params.flat, self.layout.group, codes, X, acts, out, check)
         entry = self.__dict__.get("_rows_entry")
         if entry is None:  # bound once, as the one-chunk entry below
             entry = self._rows_entry = bind(_dense.dense_forward_rows, args)
         return out if entry(*args) else None
 
-    def _forward_if_finite(self, X):
+    def _forward_if_finite(self, X, argmax_only=False):
         """:meth:`forward` of a 2-D float ndarray with ``n_features`` columns, or None.
 
         The estimators' lean predict path: no validation beyond what the
@@ -430,29 +461,32 @@ class Network:
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features), float32 or float64
+        argmax_only : bool, default=False
+            As :meth:`_forward`: a softmax output layer's pre-activations.
 
         Returns
         -------
         out : ndarray of shape (n_samples, n_outputs) or None
             None when ``X`` holds NaN or infinity (nothing was computed).
         """
+        codes = self._argmax_codes if argmax_only else self._codes
         flags = X.flags
         if X.dtype != self.dtype or not (flags.c_contiguous and flags.writeable and flags.aligned):
             # One dtype and one layout: every variant would compile the kernels again (and
             # the bound kernel below takes exactly this one).
             X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
         if self._device_name == "cuda":
-            out = self._cuda_forward(X, finite_only=True)
+            out = self._cuda_forward(X, finite_only=True, codes=codes)
             if out is not None:
                 return out if out.shape[0] == X.shape[0] else None
         n_rows = X.shape[0]
         if _layerwise.worthwhile(self, n_rows):
-            return _layerwise.forward(self, X) if np.isfinite(X).all() else None
+            return _layerwise.forward(self, X, codes.output) if np.isfinite(X).all() else None
         if n_rows > self._chunk:
-            return self._forward_rows(X, check=True)
+            return self._forward_rows(X, codes, check=True)
         layout = self.layout
         acts = np.empty(n_rows * layout.activation_size, dtype=self.dtype)
-        args = (self.params.flat, layout.group, self._codes, X, acts, _groups.NO_DROPOUT)
+        args = (self.params.flat, layout.group, codes, X, acts, _groups.NO_DROPOUT)
         entry = self.__dict__.get("_predict_entry")
         if entry is None:  # the first call types the arguments; later ones skip that
             entry = self._predict_entry = bind(_dense.dense_forward_if_finite, args)
@@ -463,20 +497,22 @@ class Network:
         small = n_rows <= _layerwise.MIN_ROWS
         return result if layout.n_layers == 1 or small else result.copy()
 
-    def _cuda_forward(self, X, finite_only=False):
+    def _cuda_forward(self, X, finite_only=False, codes=None):
         """The GPU's forward of a normalized ``X``, or None: the CPU's turn.
 
         None below :data:`CUDA_PREDICT_MIN_ROWS` rows and where CUDA is
         unusable -- a GPU-trained network loaded on a machine without one still
         predicts, on the CPU; training there raises ``require_cuda``'s error.
         With ``finite_only``, an ``X`` holding NaN or infinity gives an empty
-        (0, n_outputs) array, as ``dense_forward_if_finite`` does.
+        (0, n_outputs) array, as ``dense_forward_if_finite`` does.  ``codes``:
+        the network's own (None) or its ``_argmax_codes``.
         """
         if X.shape[0] < CUDA_PREDICT_MIN_ROWS or _device.cuda_problem() is not None:
             return None
         if finite_only and not np.isfinite(X).all():
             return np.empty((0, self.n_outputs), dtype=self.dtype)
-        return _cuda_twins().dense_forward(self.params.flat, self.layout.group, self._codes, X,
+        codes = self._codes if codes is None else codes
+        return _cuda_twins().dense_forward(self.params.flat, self.layout.group, codes, X,
                                            cache=self._cuda_cache())
 
     def loss_and_grad(self, X, y, sample_weight=None, alpha=0.0, dropout_step=None):

@@ -3,7 +3,7 @@
 Each activation has an int code (what the kernels switch on), the Glorot
 factor its layers are initialized with, where it may be used (hidden layers,
 output layer), how its derivative is taken from the layer's *outputs* (as
-scikit-learn's ``DERIVATIVES``), the in-place NumPy function that
+scikit-learn's ``DERIVATIVES``), the in-place vectorized function that
 many-row predict uses (``fastnet._layerwise``), and -- for output
 activations -- its canonical loss: the loss whose derivative with respect to
 the output pre-activation is ``out - y``.  Each loss has an int code and the
@@ -15,7 +15,8 @@ reference in ``tests/reference.py`` -- nothing else: the estimators'
 parameter constraints, :class:`fastnet.Network`'s checks, the layer-wise
 predict path and persistence all read these dicts.
 
-Nothing here is compiled; the int constants are read by the kernels as
+Nothing here is compiled (tanh's many-row pass is a kernel of ``vtanh``,
+compiled on first use); the int constants are read by the kernels as
 globals (Numba freezes them at compile time).
 """
 
@@ -23,15 +24,18 @@ from collections import namedtuple
 
 import numpy as np
 
+from .vtanh import tanh_inplace
+
 __all__ = [
-    "Activation", "Loss", "ACTIVATIONS", "LOSSES", "ACTIVATION_CODES", "LOSS_CODES",
+    "Activation", "Loss", "ACTIVATIONS", "LOSSES", "ACTIVATION_CODES", "ACTIVATION_NAMES",
+    "LOSS_CODES",
     "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CANONICAL_LOSS", "losses_for",
     "output_activations_for",
 ]
 
 Activation = namedtuple(
     "Activation",
-    ["name", "code", "init_factor", "hidden", "output", "derivative", "numpy_forward",
+    ["name", "code", "init_factor", "hidden", "output", "derivative", "rows_forward",
      "canonical_loss"],
 )
 Activation.__doc__ = """One activation function.
@@ -49,10 +53,12 @@ hidden, output : bool
 derivative : str or None
     dA/dZ written in terms of the output ``a`` (None: never back-propagated
     through, i.e. output-only activations, whose delta comes from the loss).
-numpy_forward : callable or None
-    ``f(Z)``: applies the activation in place to the (n, units) pre-activation
-    ``Z`` (bias already added) with NumPy's (SIMD) ufuncs; None where the
-    compiled pass is as fast (relu, identity).
+rows_forward : callable or None
+    ``f(Z)``: applies the activation in place to the (n, units) C-contiguous
+    pre-activation ``Z`` (bias already added) with vector code -- NumPy's SIMD
+    ufuncs, or for tanh the compiled vector loop of ``vtanh`` (NumPy's float64
+    tanh is scalar libm code without AVX-512); None where the fused kernel's
+    pass is as fast (relu, identity).
 canonical_loss : str or None
     For output activations, the loss it pairs with (dLoss/dZ = out - y).
 """
@@ -69,13 +75,13 @@ estimators : tuple of str
 """
 
 
-# In-place NumPy forward passes for many-row predict (``fastnet._layerwise``): the
+# In-place vectorized forward passes for many-row predict (``fastnet._layerwise``): the
 # formulas are the kernels' (logistic is 1 / (1 + exp(-z)), softmax subtracts the
-# row maximum); NumPy's exp/tanh are SIMD, Numba's compile to scalar libm calls.  The
-# bias is added before, by the compiled product (NumPy's `Z += b` broadcasts a row of a
-# few values at a time: 49 us for 10 000 x 8 float64, the compiled pass 17).
-def _tanh_numpy(Z):
-    np.tanh(Z, out=Z)
+# row maximum); NumPy's exp and float32 tanh are SIMD, Numba's compile to scalar libm
+# calls.  The bias is added before, by the compiled product (NumPy's `Z += b` broadcasts
+# a row of a few values at a time: 49 us for 10 000 x 8 float64, the compiled pass 17).
+def _tanh_vector(Z):
+    tanh_inplace(Z.reshape(Z.size))
 
 
 def _logistic_numpy(Z):
@@ -112,7 +118,7 @@ ACTIVATIONS = {a.name: a for a in (
     _A("identity", IDENTITY, 6.0, True, True, "1", None, "squared_error"),
     _A("logistic", LOGISTIC, 2.0, True, True, "a * (1 - a)", _logistic_numpy,
        "binary_log_loss"),
-    _A("tanh", TANH, 6.0, True, False, "1 - a**2", _tanh_numpy, None),
+    _A("tanh", TANH, 6.0, True, False, "1 - a**2", _tanh_vector, None),
     _A("relu", RELU, 6.0, True, False, "a != 0", None, None),
     _A("exp", EXP, 6.0, False, True, None, _exp_numpy, "poisson"),
     _A("softmax", SOFTMAX, 6.0, False, True, None, _softmax_numpy, "log_loss"),
@@ -125,6 +131,7 @@ LOSSES = {loss.name: loss for loss in (
 )}
 
 ACTIVATION_CODES = {name: a.code for name, a in ACTIVATIONS.items()}
+ACTIVATION_NAMES = {a.code: name for name, a in ACTIVATIONS.items()}
 LOSS_CODES = {name: loss.code for name, loss in LOSSES.items()}
 HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.hidden)
 OUTPUT_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.output)

@@ -54,18 +54,35 @@ def _float_from_bits(typingctx, bits):
 
 
 @intrinsic
-def _fma(typingctx, a, b, c):
-    """``a * b + c`` rounded once (``llvm.fma``: one instruction with FMA, vectorizes)."""
-    if not (a == b == c == types.float64):
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose IEEE bits are the low 32 of the integer ``bits`` (vectorizes).
+
+    Numba widens integer arithmetic to int64, hence the truncation here.
+    """
+    if not isinstance(bits, types.Integer):
         return None
 
     def codegen(context, builder, signature, args):
-        f64 = ir.DoubleType()
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f64, [f64] * 3),
-                                            "llvm.fma.f64")
+        low = builder.trunc(args[0], ir.IntType(32)) if bits.bitwidth > 32 else args[0]
+        return builder.bitcast(low, ir.FloatType())
+
+    return types.float32(bits), codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once (``llvm.fma``: one instruction with FMA, vectorizes);
+    all three float64 or all three float32."""
+    if not (a == b == c and a in (types.float64, types.float32)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ft = context.get_value_type(a)
+        name = "llvm.fma.f64" if a == types.float64 else "llvm.fma.f32"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ft, [ft] * 3), name)
         return builder.call(fn, args)
 
-    return types.float64(types.float64, types.float64, types.float64), codegen
+    return a(a, a, a), codegen
 
 
 @jit(inline=True)

@@ -86,7 +86,8 @@ def test_refcounts_refuses_a_runtime_already_built():
      rf"lowering {NUMBER}, of it LLVM {NUMBER}\); other dispatchers {NUMBER} s \(.*\); warm "
      rf"first fit {NUMBER} ms CPU"),
     ("passes", ["--rows", "20", "--dtypes", "float64"],
-     rf"float64, us: column sums 20x16 {NUMBER}; \(row by row in memory\) {NUMBER}; "),
+     rf"float64, us: column sums 20x16 {NUMBER}; \(row by row in memory\) {NUMBER}; .*"
+     rf"tanh 10000x8, NumPy {NUMBER}; \(vtanh\) {NUMBER}; "),
 ])
 def test_subcommand_prints_its_measurements(capsys, what, argv, pattern):
     out = _run(capsys, what, *argv)

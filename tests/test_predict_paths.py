@@ -225,3 +225,55 @@ def test_many_rows_predict_in_chunks_like_sklearn(regression_data, dtype):
     assert fast._lean_forward(bad) is None
     with pytest.raises(ValueError, match="NaN"):
         fast.predict(bad)
+
+
+# ------------------------------------------------ class predictions without the softmax
+def _logits(net, X):
+    """The output layer's pre-activations, in float64 NumPy (the oracle)."""
+    A = X.astype(np.float64)
+    last = len(net.params.coefs) - 1
+    for i, (W, b) in enumerate(zip(net.params.coefs, net.params.intercepts)):
+        A = A @ W + b
+        if i < last:
+            A = np.tanh(A) if net.activation == "tanh" else np.maximum(A, 0)
+    return A
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+@pytest.mark.parametrize("rows", ["one", "few", "layer-wise", "chunks"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_argmax_only_forward_is_the_softmax_layers_input(hidden, rows, dtype):
+    """Every forward path with ``argmax_only`` returns the pre-activations of a softmax
+    output (not probabilities: the rows don't sum to 1), and their row maxima are where
+    the probabilities' are.  Tolerance: products of at most 9-term sums of O(1) values
+    and ulp-level tanh, a few hundred eps of the dtype covers them (64 * eps * scale)."""
+    from fastnet import Network, _layerwise
+
+    net = Network([4, 9, 5], activation=hidden, output_activation="softmax", dtype=dtype,
+                  random_state=2)
+    n = {"one": 1, "few": _layerwise.MIN_ROWS - 1, "layer-wise": _layerwise.MIN_ROWS + 5,
+         "chunks": 2 * net._chunk + 3}[rows]
+    X = np.random.RandomState(4).randn(n, 4).astype(dtype)
+    ref = _logits(net, X)
+    tol = 64 * np.finfo(dtype).eps * (1 + np.abs(ref).max())
+    for got in (net._forward(X, argmax_only=True), net._forward_if_finite(X, argmax_only=True)):
+        assert got.dtype == dtype and got.shape == (n, 5)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
+    proba = net.forward(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=16 * np.finfo(dtype).eps)
+    np.testing.assert_array_equal(proba.argmax(axis=1), ref.argmax(axis=1))
+    # A logistic output is kept: its outputs are compared with 0.5, not ranked.
+    binary = Network([4, 9, 1], activation=hidden, output_activation="logistic", dtype=dtype,
+                     random_state=2)
+    np.testing.assert_array_equal(binary._forward(X, argmax_only=True), binary.forward(X))
+
+
+@pytest.mark.parametrize("n_rows", [1, 200, 3000])
+def test_multiclass_predict_is_argmax_of_predict_proba_and_sklearns(multiclass, regression_data,
+                                                                   n_rows):
+    fast, sk = multiclass
+    X, _, _ = regression_data
+    big = np.resize(X, (n_rows, X.shape[1])) + 0.01 * np.arange(n_rows)[:, None]
+    got = fast.predict(big)
+    np.testing.assert_array_equal(got, fast.classes_[fast.predict_proba(big).argmax(axis=1)])
+    assert_same_predictions(fast, sk, big)
