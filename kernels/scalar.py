@@ -18,8 +18,8 @@ from .registry import (
     EXP, LOG_LOSS, LOGISTIC, POISSON, RELU, SQUARED_ERROR, TANH,
 )
 
-__all__ = ["activate", "derivative", "xlogy", "loss_term", "sgd_update", "adam_update",
-           "splitmix64", "dropout_stream", "dropout_keeps"]
+__all__ = ["activate", "derivative", "softmax_row", "xlogy", "loss_term", "sgd_update",
+           "adam_update", "splitmix64", "dropout_stream", "dropout_keeps"]
 
 
 @elementwise
@@ -47,6 +47,35 @@ def activate(code, z):
     if code == EXP:
         return np.exp(z)
     return z
+
+
+@elementwise
+def softmax_row(values, start, k):
+    """``values[start:start + k] = softmax(values[start:start + k])``, in place.
+
+    The one row-wise activation, for the kernels that take a row at a time (the
+    CUDA twins, one thread a row).  The CPU kernel
+    (``activations.bias_activation_forward``) does the same operations in the same
+    order -- row maximum subtracted, exp, the sum in index order, a division --
+    but runs the exps of a whole block at once, as vectors (``vexp``).
+
+    Parameters
+    ----------
+    values : ndarray of shape (>= start + k,)
+        The row's pre-activations (bias added) from ``start``; overwritten.
+    start, k : int
+    """
+    row_max = values[start]
+    for j in range(k):
+        if values[start + j] > row_max:
+            row_max = values[start + j]
+    total = like(row_max, 0)
+    for j in range(k):
+        e = np.exp(values[start + j] - row_max)
+        values[start + j] = e
+        total += e
+    for j in range(k):
+        values[start + j] /= total
 
 
 @elementwise

@@ -91,6 +91,28 @@ def test_rows_forward_equals_the_reference(dtype, name):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_row_equals_the_reference_and_the_cpu_kernel(dtype):
+    """``scalar.softmax_row`` (the CUDA twins' softmax), in Python on a flat buffer at an
+    offset, against the NumPy reference (a sum of 6 terms and one division: 8 eps) and
+    against the CPU kernel, which does the same operations in the same order (equal up
+    to vexp's exp against NumPy's: 2 ulps of each term)."""
+    from fastnet.kernels.activations import bias_activation_forward
+
+    rng = np.random.RandomState(6)
+    Z = (4 * rng.randn(5, 6)).astype(dtype)
+    flat = np.concatenate([np.full(3, 7, dtype), Z.ravel()])
+    for r in range(5):
+        scalar.softmax_row(flat, 3 + 6 * r, 6)
+    got = flat[3:].reshape(5, 6)
+    assert got.dtype == dtype and np.all(flat[:3] == 7)  # nothing before the rows touched
+    rtol = 8 * np.finfo(dtype).eps
+    np.testing.assert_allclose(got, R.activation(Z, "softmax"), rtol=rtol, atol=rtol)
+    cpu = Z.copy()
+    bias_activation_forward(cpu, np.zeros(6, dtype), registry.SOFTMAX)
+    np.testing.assert_allclose(got, cpu, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scalar_math_in_python_equals_the_reference(dtype):
     """The elementwise functions are plain Python too: called on NumPy scalars they give
     the reference's values (same formulas; exp/tanh of NumPy scalars vs arrays may differ

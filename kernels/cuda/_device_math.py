@@ -22,8 +22,8 @@ from numba.core import config
 from .. import scalar
 from ._compat import add_missing_ufunc_loops
 
-__all__ = ["activate", "derivative", "xlogy", "loss_term", "sgd_update", "adam_update",
-           "splitmix64", "dropout_stream", "dropout_keeps"]
+__all__ = ["activate", "derivative", "softmax_row", "xlogy", "loss_term", "sgd_update",
+           "adam_update", "splitmix64", "dropout_stream", "dropout_keeps"]
 
 if not config.ENABLE_CUDASIM:
     add_missing_ufunc_loops()
@@ -46,6 +46,7 @@ def _device_twins(module, names):
 _TWINS = _device_twins(scalar, __all__)
 activate = _TWINS["activate"]
 derivative = _TWINS["derivative"]
+softmax_row = _TWINS["softmax_row"]
 xlogy = _TWINS["xlogy"]
 loss_term = _TWINS["loss_term"]
 sgd_update = _TWINS["sgd_update"]

@@ -36,7 +36,6 @@ arrays in them (``Layout``, ``Codes``, ``Data``, ``Optimizer``, ``Dropout``)
 plus :class:`Schedule`, the host-prepared run of epochs.
 """
 
-import math
 from collections import namedtuple
 
 import numpy as np
@@ -48,6 +47,7 @@ from ..groups import ADAM
 from ..registry import POISSON, SOFTMAX, SQUARED_ERROR
 from ._device_math import (
     activate, adam_update, derivative, dropout_keeps, dropout_stream, loss_term, sgd_update,
+    softmax_row,
 )
 
 __all__ = ["MAX_WIDTH", "MAX_THREADS", "MAX_TILE_ROWS", "SHARED_BYTES", "MAX_FORWARD_BLOCKS",
@@ -156,20 +156,9 @@ def _tile_forward(params, layout, codes, sh, t, drop, step, row0, tid, nth):
                         z = like(params, 0)
             sh[out_base + e] = z
         cuda.syncthreads()
-        if code == SOFTMAX:  # row-wise, one thread a row; the CPU's order of operations
+        if code == SOFTMAX:  # row-wise, one thread a row
             for r in range(tid, t, nth):
-                o = out_base + r * fan_out
-                row_max = sh[o]
-                for j in range(fan_out):
-                    if sh[o + j] > row_max:
-                        row_max = sh[o + j]
-                total = like(params, 0)
-                for j in range(fan_out):
-                    ex = math.exp(sh[o + j] - row_max)
-                    sh[o + j] = ex
-                    total += ex
-                for j in range(fan_out):
-                    sh[o + j] /= total
+                softmax_row(sh, out_base + r * fan_out, fan_out)
             cuda.syncthreads()
         in_base = out_base
         fan_in = fan_out

@@ -31,8 +31,6 @@ the simulator on its own) stands in for cuBLAS: slower, but the wide path
 needs nothing beyond numba-cuda.
 """
 
-import math
-
 import numpy as np
 from numba import cuda, float64
 from numba.core import config
@@ -40,7 +38,7 @@ from numba.core import config
 from .._jit import like
 from ..registry import POISSON, SOFTMAX, SQUARED_ERROR
 from ..scalar import dropout_stream as _host_dropout_stream
-from ._device_math import activate, derivative, dropout_keeps, loss_term
+from ._device_math import activate, derivative, dropout_keeps, loss_term, softmax_row
 from .fused import _block_sum, _optimizer_step
 
 __all__ = ["matmul", "tiled_matmul", "launch_tiled_matmul", "train", "loss_and_grad", "forward",
@@ -177,23 +175,13 @@ def bias_activation(Z, b, code, rate, key):
 
 @cuda.jit
 def softmax_rows(Z, b, n):
-    """``Z = softmax(Z + b)`` row by row, one thread a row (the CPU's order of operations)."""
+    """``Z = softmax(Z + b)`` row by row, one thread a row (``scalar.softmax_row``)."""
     r = cuda.grid(1)
     k = Z.shape[1]
     if r < n:
-        row_max = Z[r, 0] + b[0]
         for j in range(k):
-            z = Z[r, j] + b[j]
-            Z[r, j] = z
-            if z > row_max:
-                row_max = z
-        total = like(row_max, 0)
-        for j in range(k):
-            e = math.exp(Z[r, j] - row_max)
-            Z[r, j] = e
-            total += e
-        for j in range(k):
-            Z[r, j] /= total
+            Z[r, j] += b[j]
+        softmax_row(Z[r], 0, k)
 
 
 @cuda.jit
