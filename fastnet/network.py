@@ -268,6 +268,7 @@ class Network:
         self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
                                     _registry.ACTIVATION_CODES[output_activation],
                                     _registry.LOSS_CODES[loss], *_small.tile_limits())
+        # Derived from _codes: set wherever _codes is (here and in __setstate__).
         self._argmax_codes = _argmax_codes(self._codes)
 
     # ------------------------------------------------------------------ state
