@@ -26,20 +26,21 @@ _EXTENDED = np.finfo(np.longdouble).nmant >= 63
 BOUND = 1.5 if _EXTENDED else 2.5
 
 
-@njit
-def _tanh64_all(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = vtanh.tanh64(x[i])
-    return out
+def _over_array(scalar_tanh):
+    """A compiled loop applying ``scalar_tanh`` to each element of a 1-D array."""
+
+    @njit
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = scalar_tanh(x[i])
+        return out
+
+    return apply
 
 
-@njit
-def _tanh32_all(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = vtanh.tanh32(x[i])
-    return out
+_tanh64_all = _over_array(vtanh.tanh64)
+_tanh32_all = _over_array(vtanh.tanh32)
 
 
 def _truth(x):
