@@ -4,9 +4,9 @@ Inside a kernel, ``np.dot(X, Y, out)`` is a Numba ``@overload``: each argument
 layout compiles a dispatcher of its own -- typing, LLVM optimization and
 machine code -- before the kernel calling it links it in (0.47-0.66 s of a
 cold tiny fit on the 2-vCPU AMD EPYC: ``python -m bench.anatomy firstfit
-tiny`` with ``np.dot`` in the kernels).  These intrinsics emit the very same code (``numba.np.linalg``'s
-``dot_3_mm`` and ``dot_2_vv``: the shape checks, the gemv/dot special cases
-and the call to BLAS through SciPy's ``cython_blas``) straight into the
+tiny`` with ``np.dot`` in the kernels).  These intrinsics emit the very same code
+(``numba.np.linalg``'s ``dot_3_mm`` and ``dot_2_vv``: the shape checks, the gemv/dot
+special cases and the call to BLAS through SciPy's ``cython_blas``) straight into the
 calling kernel, so the products and their rounding are ``np.dot``'s.
 """
 

@@ -528,7 +528,8 @@ layout = Layout([3, 4, 2])
 params = np.linspace(-1, 1, layout.n_params)
 X = np.ones((2, 3))
 acts = np.empty(2 * layout.activation_size)
-dense.dense_forward(params, layout.group, groups.Codes(3, 0, 0, 0, 0, 0), X, acts, groups.NO_DROPOUT)
+dense.dense_forward(params, layout.group, groups.Codes(3, 0, 0, 0, 0, 0), X, acts,
+                    groups.NO_DROPOUT)
 stats = dense.dense_forward.stats
 print("RESULT" + json.dumps({"hits": sum(stats.cache_hits.values()),
                              "misses": sum(stats.cache_misses.values())}))

@@ -29,9 +29,9 @@ from fastnet.kernels import registry as kreg
 from fastnet.kernels import small as ksmall
 
 DTYPES = [np.float64, np.float32]
-# Codes.tiles_forward / tiles_backward forcing each path where a product's shape allows the tiles: every
-# layer to the tiles, or every product to BLAS -- both tested on every CPU, whichever the
-# CPU's own policy (``ksmall.tile_limits``) picks.
+# Codes.tiles_forward / tiles_backward forcing each path where a product's shape allows the
+# tiles: every layer to the tiles, or every product to BLAS -- both tested on every CPU,
+# whichever the CPU's own policy (``ksmall.tile_limits``) picks.
 PATHS = {"tiles": 1 << 40, "blas": 0}
 L = ksmall.LANES
 ROWS = max(ksmall.ROWS_F64, ksmall.ROWS_F32)
@@ -54,8 +54,8 @@ TILED_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LANES),
 
 # Wide tiles (two registers a row; used where ksmall.WIDE_TILES, AVX-512): ksmall.WIDE_LANES
 # columns float64, WIDE_LANES_F32 float32, ksmall.WIDE_ROWS rows.  They are tested on every
-# CPU through the tile loop's own flag (on AVX2 the kernel is built with two rows), against NumPy and
-# bit for bit against the narrow tiles, which sum every output in the same order.
+# CPU through the tile loop's own flag (on AVX2 the kernel is built with two rows), against NumPy
+# and bit for bit against the narrow tiles, which sum every output in the same order.
 def _wide_shapes(lanes):
     rows = ksmall.WIDE_ROWS
     return [
