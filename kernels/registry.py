@@ -77,8 +77,9 @@ estimators : tuple of str
 
 # In-place vectorized forward passes for many-row predict (``fastnet._layerwise``): the
 # formulas are the kernels' (logistic is 1 / (1 + exp(-z)), softmax subtracts the
-# row maximum); NumPy's exp and float32 tanh are SIMD, Numba's compile to scalar libm
-# calls.  The bias is added before, by the compiled product (NumPy's `Z += b` broadcasts
+# row maximum); NumPy's exp is SIMD, and tanh is vtanh's vector loop (NumPy's float64
+# tanh is scalar libm code without AVX-512; Numba's exp and tanh compile to scalar libm
+# calls).  The bias is added before, by the compiled product (NumPy's `Z += b` broadcasts
 # a row of a few values at a time: 49 us for 10 000 x 8 float64, the compiled pass 17).
 def _tanh_vector(Z):
     tanh_inplace(Z.reshape(Z.size))

@@ -71,18 +71,17 @@ def _float32_from_bits(typingctx, bits):
 
 @intrinsic
 def _fma(typingctx, a, b, c):
-    """``a * b + c`` rounded once (``llvm.fma``: one instruction with FMA, vectorizes);
-    all three float64 or all three float32."""
-    if not (a == b == c and a in (types.float64, types.float32)):
+    """``a * b + c`` rounded once (``llvm.fma``: one instruction with FMA, vectorizes)."""
+    if not (a == b == c == types.float64):
         return None
 
     def codegen(context, builder, signature, args):
-        ft = context.get_value_type(a)
-        name = "llvm.fma.f64" if a == types.float64 else "llvm.fma.f32"
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ft, [ft] * 3), name)
+        f64 = ir.DoubleType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f64, [f64] * 3),
+                                            "llvm.fma.f64")
         return builder.call(fn, args)
 
-    return a(a, a, a), codegen
+    return types.float64(types.float64, types.float64, types.float64), codegen
 
 
 @jit(inline=True)
