@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-from .vexp import _float32_from_bits, exp
+from .vexp import _float32_from_bits, _to_int32, exp
 
 __all__ = ["tanh64", "tanh32", "tanh_inplace"]
 
@@ -77,7 +77,7 @@ def _expf(x):
     p = p * r + np.float32(1.6666665459e-1)
     p = p * r + np.float32(5.0000001201e-1)
     e = p * (r * r) + r + np.float32(1.0)
-    return e * _float32_from_bits((np.int64(n) + 127) << 23)  # times 2**n, n in [0, 29]
+    return e * _float32_from_bits((_to_int32(n) + 127) << 23)  # times 2**n, n in [0, 29]
 
 
 @jit(inline=True)
