@@ -81,7 +81,7 @@ def measure(shapes, dtypes, rows=200, samples=5, work=2e7):
     list of dict
         ``dtype, fan_in, fan_out`` and microseconds per product: ``forward_tiles``,
         ``forward_blas``, ``gradient_tiles``, ``gradient_blas`` (tiles NaN where the
-        layer is narrower than a tile).
+        layer is narrower than a half-width tile).
     """
     from fastnet.kernels import small
 
@@ -90,7 +90,7 @@ def measure(shapes, dtypes, rows=200, samples=5, work=2e7):
     results = []
     for name in dtypes:
         dtype = np.dtype(name)
-        lanes = small.LANES if dtype == np.float64 else small.LANES_F32
+        lanes = small.lanes(dtype.itemsize)
         for fan_in, fan_out in shapes:
             X = rng.randn(rows, fan_in).astype(dtype)
             W = rng.randn(fan_in, fan_out).astype(dtype)
@@ -98,7 +98,7 @@ def measure(shapes, dtypes, rows=200, samples=5, work=2e7):
             Z = np.empty((rows, fan_out), dtype)
             dW = np.empty((fan_in, fan_out), dtype)
             repeats = max(1, int(work / (rows * fan_in * fan_out)))
-            tiled = fan_out >= lanes
+            tiled = 2 * fan_out >= lanes  # the half-width tiles from half a tile's width
             nan = float("nan")
             results.append({
                 "dtype": name, "fan_in": fan_in, "fan_out": fan_out,

@@ -20,7 +20,8 @@ column tile at ``k - lanes``, overlapping the one before; likewise the last
 row tile.  The overlapped outputs are computed again in the same order and
 written with the same values, so no masked loads or stores are needed --
 which is why the tiled path needs ``k >= lanes``.  Narrower products stay
-with BLAS (:func:`use_tiles`).
+with BLAS (:func:`use_tiles`), except in many-row predict, where products
+from half that width take half-width tiles (:func:`rows_forward_product`).
 """
 
 from llvmlite import binding, ir
@@ -34,10 +35,11 @@ from .registry import IDENTITY, LOGISTIC, RELU, TANH
 from .scalar import derivative
 
 __all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "WIDE_LANES", "WIDE_LANES_F32",
-           "WIDE_ROWS", "WIDE_TILES", "MAX_TERMS", "MAX_TERMS_BACKWARD", "MIN_FAN_IN_BACKWARD",
-           "MAX_PRODUCT", "lanes", "wide_lanes", "tile_limits", "use_tiles",
-           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "product",
-           "forward_product",
+           "WIDE_ROWS", "WIDE_TILES", "HALF_ROWS_F64", "HALF_ROWS_F32", "HALF_TILES",
+           "HALF_F32_MAX_SUM", "MAX_TERMS", "MAX_TERMS_BACKWARD", "MIN_FAN_IN_BACKWARD",
+           "MAX_PRODUCT", "lanes", "wide_lanes", "tile_limits", "use_tiles", "use_half_tiles",
+           "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "half_tiled_product", "product",
+           "forward_product", "rows_forward_product",
            "input_delta", "tiled_column_sums"]
 
 # Columns of a tile: float64 tiles are 8 wide (two <4 x double> registers on AVX2, one on
@@ -86,6 +88,24 @@ WIDE_LANES = 2 * LANES
 WIDE_LANES_F32 = 2 * LANES_F32
 WIDE_TILES = VECTOR_BYTES == 64
 WIDE_ROWS = 8 if WIDE_TILES else 2
+# Half-width tiles, for products from half a tile's width (4 float64 / 8 float32 columns) to
+# just under a whole one: one register a row, twice the rows, so the same number of
+# accumulators.  Below a whole tile's width the products went to BLAS and, in the forward
+# pass, a separate bias pass.  AVX2 (`python -m bench.tiles --shapes ...`, 200 rows, one
+# thread, BLAS time / tiles time, forward and weight gradient): float64 2x8 1.8 / 2.7,
+# 16x4 1.9 / 2.4, 64x8 1.9-2.0 / 2.7-2.9, 32x6 1.1 / 1.6, 100x6 1.0 / 1.5, 100x10 1.4 / 1.6-1.9;
+# float32 (one broadcast load per multiply-add: load-bound, as the 8-wide tiles above) 2x8
+# 2.7 / 2.9, 10x8 1.4-1.5 / 1.9, 20x8 1.1-1.2 / 1.7, 32x8 0.91-0.97 / 1.7, 64x12 0.61-0.68 /
+# 1.05, 100x10 0.55-0.58 / 0.88.  So float32 takes them only for sums of up to
+# HALF_F32_MAX_SUM terms (a layer's fan-in in the forward pass: e.g. the (2, 8) hidden
+# layer of the vending machine's network).  Only many-row predict uses them
+# (rows_forward_product: see there why training does not).  Not measured on AVX-512,
+# where OpenBLAS's small-matrix kernels beat the narrow tiles: BLAS keeps these products
+# there (HALF_TILES; the tests run the half tiles on every CPU).
+HALF_ROWS_F64 = 2 * ROWS_F64
+HALF_ROWS_F32 = 2 * ROWS_F32
+HALF_TILES = not WIDE_TILES
+HALF_F32_MAX_SUM = 20
 # Layers with more weights (fan_in * fan_out) than these go to BLAS: MAX_TERMS in the
 # forward product, MAX_TERMS_BACKWARD in the two of the backward pass (input delta, weight
 # gradient).  Beyond them the arithmetic dominates BLAS's fixed cost and its packed kernels
@@ -171,15 +191,16 @@ _EPILOGUES = [(DERIVATIVE, RELU), (DERIVATIVE, TANH), (DERIVATIVE, LOGISTIC), (B
               (BIAS_ACT, IDENTITY)]
 
 
-def _tile_kernel(rows_of, wide=False):
+def _tile_kernel(rows_of, wide=False, half=False):
     """An intrinsic computing one ``rows x lanes`` tile of ``out = X @ Y``, fused epilogue.
 
     ``rows_of(dtype)`` gives the tile's height for the arrays' dtype (decided
     while compiling: one intrinsic serves both dtypes); ``lanes`` is
-    :func:`lanes` of the dtype, or :func:`wide_lanes` with ``wide``.
+    :func:`lanes` of the dtype, :func:`wide_lanes` with ``wide``, half of
+    :func:`lanes` with ``half``.
 
     ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length, E, e0, erow, mode, code)``
-    computes, for ``q < rows`` and ``l < lanes`` (:func:`lanes` of the dtype)::
+    computes, for ``q < rows`` and ``l < lanes``::
 
         s_ql = sum(X.flat[x0 + q*xr + s*xc] * Y.flat[y0 + s*yr + l] for s in range(length))
 
@@ -213,6 +234,8 @@ def _tile_kernel(rows_of, wide=False):
             width = LANES if ft == ir.DoubleType() else LANES_F32
             if wide:
                 width *= 2
+            if half:
+                width //= 2
             vt = ir.VectorType(ft, width)
             xdata = context.make_array(signature.args[0])(context, builder, x).data
             ydata = context.make_array(signature.args[4])(context, builder, y).data
@@ -274,6 +297,9 @@ def _tile_kernel(rows_of, wide=False):
 _tile = _tile_kernel(lambda dtype: ROWS_F64 if dtype == types.float64 else ROWS_F32)
 _tile_row = _tile_kernel(lambda dtype: 1)
 _tile_wide = _tile_kernel(lambda dtype: WIDE_ROWS, wide=True)
+_tile_half = _tile_kernel(lambda dtype: HALF_ROWS_F64 if dtype == types.float64
+                          else HALF_ROWS_F32, half=True)
+_tile_half_row = _tile_kernel(lambda dtype: 1, half=True)
 
 
 def _column_sums_kernel(vectors):
@@ -411,6 +437,23 @@ def use_tiles(limit, itemsize, weights, n, m, k):
     return k >= lanes(itemsize) and weights <= limit and n * m * k <= MAX_PRODUCT
 
 
+@jit(inline=True)
+def use_half_tiles(limit, itemsize, weights, n, m, k):
+    """Whether a product narrower than a tile takes the half-width tiles (many-row predict).
+
+    Parameters are :func:`use_tiles`' ones; from ``lanes(itemsize) // 2`` to
+    ``lanes(itemsize) - 1`` columns, where ``HALF_TILES``, and in float32 only for
+    sums of at most ``HALF_F32_MAX_SUM`` terms (where they were measured faster).
+
+    Returns
+    -------
+    bool
+    """
+    width = lanes(itemsize)
+    return (HALF_TILES and width <= 2 * k < 2 * width and (itemsize == 8 or m <= HALF_F32_MAX_SUM)
+            and weights <= limit and n * m * k <= MAX_PRODUCT)
+
+
 # Not inlined: one compiled unit per argument layout, however many call sites.
 @jit
 def tiled_product(X, Y, out, E, mode, code):
@@ -421,8 +464,9 @@ def tiled_product(X, Y, out, E, mode, code):
     ----------
     X : ndarray of shape (n, m)
         Any strides (a C-contiguous array or the transpose of one).
-    Y : ndarray of shape (m, k), C-contiguous, ``k >= lanes(X.itemsize)``
-        At least :func:`wide_lanes` columns take the wide tiles where ``WIDE_TILES``.
+    Y : ndarray of shape (m, k), C-contiguous, ``k >= lanes(X.itemsize) // 2``
+        At least :func:`wide_lanes` columns take the wide tiles where ``WIDE_TILES``;
+        fewer than :func:`lanes` the half-width tiles.
     out : ndarray of shape (n, k), C-contiguous
         Overwritten.
     E : ndarray of shape (n, k) or (k,), C-contiguous
@@ -438,49 +482,69 @@ def tiled_product(X, Y, out, E, mode, code):
     _tiles(X, Y, out, E, mode, code, WIDE_TILES and Y.shape[1] >= wide_lanes(X.itemsize))
 
 
-@jit(inline=True)
-def _tiles(X, Y, out, E, mode, code, wide):
-    """The tile loop of :func:`tiled_product`: narrow tiles, or wide ones with ``wide``."""
-    n, m = X.shape
-    k = Y.shape[1]
-    size = X.itemsize
-    xr = X.strides[0] // size
-    xc = X.strides[1] // size
-    yr = Y.strides[0] // size
-    orow = out.strides[0] // size
-    erow = E.strides[0] // size if E.ndim == 2 else 0
-    if wide:
-        rows = WIDE_ROWS
-        width = wide_lanes(size)
-    else:
-        rows = ROWS_F64 if size == 8 else ROWS_F32
-        width = lanes(size)
-    if wide and n < rows:  # fewer rows than a wide tile: the narrow one-row tiles
-        wide = False
-        rows = ROWS_F64 if size == 8 else ROWS_F32
-        width = lanes(size)
-    i = 0
-    while i < n:
-        if n - i >= rows:
-            r = i
-        elif n >= rows:
-            r = n - rows  # the last row tile overlaps the one before: same values again
+def _tile_loop_kernel(tile, tile_row, rows_f64, rows_f32, width_divisor):
+    """The loop over row and column tiles of one kind of tile (``tile``, ``tile_row``: its
+    intrinsics for whole tiles and for one row; ``lanes(itemsize) // width_divisor``
+    columns, ``rows_f64`` / ``rows_f32`` rows).  Each kind is a loop of its own, so that a
+    kernel compiles only the tiles it calls."""
+
+    @jit(inline=True)
+    def loop(X, Y, out, E, mode, code, wide):
+        n, m = X.shape
+        k = Y.shape[1]
+        size = X.itemsize
+        xr = X.strides[0] // size
+        xc = X.strides[1] // size
+        yr = Y.strides[0] // size
+        orow = out.strides[0] // size
+        erow = E.strides[0] // size if E.ndim == 2 else 0
+        if wide:
+            rows = WIDE_ROWS
+            width = wide_lanes(size)
         else:
-            r = -1
-        j = 0
-        while j < k:
-            c = j if k - j >= width else k - width  # last column tile overlaps likewise
-            if r < 0:
-                _tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m,
-                          E, i * erow + c, erow, mode, code)
-            elif wide:
-                _tile_wide(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
-                           E, r * erow + c, erow, mode, code)
+            rows = rows_f64 if size == 8 else rows_f32
+            width = lanes(size) // width_divisor
+        if wide and n < rows:  # fewer rows than a wide tile: the narrow one-row tiles
+            wide = False
+            rows = rows_f64 if size == 8 else rows_f32
+            width = lanes(size) // width_divisor
+        i = 0
+        while i < n:
+            if n - i >= rows:
+                r = i
+            elif n >= rows:
+                r = n - rows  # the last row tile overlaps the one before: same values again
             else:
-                _tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
-                      E, r * erow + c, erow, mode, code)
-            j += width
-        i = i + rows if r >= 0 else i + 1
+                r = -1
+            j = 0
+            while j < k:
+                c = j if k - j >= width else k - width  # last column tile overlaps likewise
+                if r < 0:
+                    tile_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m,
+                             E, i * erow + c, erow, mode, code)
+                elif wide:
+                    _tile_wide(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
+                               E, r * erow + c, erow, mode, code)
+                else:
+                    tile(X, r * xr, xr, xc, Y, c, yr, out, r * orow + c, orow, m,
+                         E, r * erow + c, erow, mode, code)
+                j += width
+            i = i + rows if r >= 0 else i + 1
+
+    return loop
+
+
+# The tile loop of tiled_product: narrow tiles, or wide ones with ``wide``.
+_tiles = _tile_loop_kernel(_tile, _tile_row, ROWS_F64, ROWS_F32, 1)
+# half_tiled_product's (``wide`` always False).
+_half_tiles = _tile_loop_kernel(_tile_half, _tile_half_row, HALF_ROWS_F64, HALF_ROWS_F32, 2)
+
+
+@jit
+def half_tiled_product(X, Y, out, E, mode, code):
+    """:func:`tiled_product` by half-width tiles: ``Y`` from ``lanes(X.itemsize) // 2`` to
+    ``lanes(X.itemsize) - 1`` columns (:func:`use_half_tiles`)."""
+    _half_tiles(X, Y, out, E, mode, code, False)
 
 
 @jit(inline=True)
@@ -557,6 +621,27 @@ def forward_product(X, W, b, code, Z, limit):
         tiled_product(X, W, Z, b, BIAS_ACT, code)
     else:
         product(X, W, Z, W.size, limit)
+        bias_activation_forward(Z, b, code)
+
+
+@jit
+def rows_forward_product(X, W, b, code, Z, limit):
+    """:func:`forward_product` of many-row predict (``fastnet._layerwise``), which also
+    takes the half-width tiles (:func:`use_half_tiles`).
+
+    The training kernels leave them out: their two intrinsics cost a cold first
+    fit 8.2 -> 9.5 s CPU in float64 (``python -m bench.anatomy firstfit tiny``),
+    and the narrow layers they serve are a small part of a fit.  Parameters are
+    :func:`forward_product`'s.
+    """
+    n, m = X.shape
+    k = W.shape[1]
+    if not use_half_tiles(limit, X.itemsize, W.size, n, m, k):
+        forward_product(X, W, b, code, Z, limit)
+    elif code == RELU or code == IDENTITY:
+        half_tiled_product(X, W, Z, b, BIAS_ACT, code)
+    else:
+        half_tiled_product(X, W, Z, Z, PLAIN, IDENTITY)
         bias_activation_forward(Z, b, code)
 
 

@@ -10,7 +10,8 @@ whether or not the CPU fuses the multiply-adds.
 
 Shapes straddle every edge of the tiling: 1 row, fewer rows than a tile,
 one row more than a tile, widths just below, at and above ``LANES`` (the
-narrowest tiled width) and above a multiple of it, sums of length 1 and odd
+narrowest tiled width; from half of it the half-width tiles of many-row
+predict) and above a multiple of it, sums of length 1 and odd
 lengths, and the ``use_tiles`` limits themselves.
 """
 
@@ -43,6 +44,15 @@ def _tiled_shapes(lanes):
         (1, 1, lanes), (1, 7, lanes + 1), (2, 3, 2 * lanes - 1), (ROWS - 1, 5, lanes + 5),
         (ROWS, 1, lanes), (ROWS + 1, 17, 3 * lanes + 1), (2 * ROWS + 3, 10, 2 * lanes),
         (200, 20, 100), (37, 33, 64), (9, 128, 128),
+    ]
+
+
+def _half_shapes(lanes):
+    """Widths from lanes // 2 to lanes - 1: the half-width tiles (twice the rows)."""
+    half, rows = lanes // 2, 2 * ROWS
+    return [
+        (1, 3, half), (rows - 1, 5, half + 1), (rows, 1, lanes - 1), (rows + 1, 17, half),
+        (2 * rows + 3, 10, lanes - 1), (10000 // 97, 2, half),
     ]
 
 
@@ -98,6 +108,16 @@ def _product(X, Y, out, limit):
 @njit
 def _tiles_by_width(X, Y, out, E, mode, code, wide):
     ksmall._tiles(X, Y, out, E, mode, code, wide)
+
+
+@njit
+def _half_tiles(X, Y, out, E, mode, code):
+    ksmall.half_tiled_product(X, Y, out, E, mode, code)
+
+
+@njit
+def _use_half_tiles(limit, itemsize, weights, n, m, k):
+    return ksmall.use_half_tiles(limit, itemsize, weights, n, m, k)
 
 
 @njit
@@ -172,6 +192,87 @@ def test_wide_tiles_match_numpy_and_the_narrow_tiles_bit_for_bit(request, case):
                 got[width] = out
             np.testing.assert_array_equal(got[True], got[False], err_msg=f"{mode=} {code=}")
             assert not np.isnan(got[True]).any()
+
+
+HALF_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LANES),
+                                                  (np.float32, ksmall.LANES_F32))
+              for shape in _half_shapes(lanes)]
+
+
+@pytest.mark.parametrize("case", HALF_CASES, ids=_case_id)
+def test_half_width_tiles_equal_the_whole_tiles_bit_for_bit(request, case):
+    """Fewer columns than a tile: the half-width tiles sum every output in the order the
+    whole tiles do, so they give the first ``k`` columns of a product ``lanes`` wide, bit
+    for bit, for every epilogue and both layouts of the left side."""
+    dtype, (n, m, k), rng, X, _ = _operands(request, case)
+    lanes = ksmall.lanes(np.dtype(dtype).itemsize)
+    Y_whole = rng.randn(m, lanes).astype(dtype)
+    Y = np.ascontiguousarray(Y_whole[:, :k])
+    A = rng.randn(m, n).astype(dtype)
+    E_whole = np.abs(rng.randn(n, lanes)).astype(dtype) * (rng.rand(n, lanes) > 0.3)
+    b_whole = rng.randn(lanes).astype(dtype)
+    cases = [(ksmall.PLAIN, kreg.IDENTITY, None, None)] + [
+        (mode, code, *((b_whole, b_whole[:k].copy()) if mode == ksmall.BIAS_ACT
+                       else (E_whole, np.ascontiguousarray(E_whole[:, :k]))))
+        for mode, code in ksmall._EPILOGUES]
+    for left in (X, A.T):
+        for mode, code, E_w, E_k in cases:
+            whole = np.full((n, lanes), np.nan, dtype=dtype)
+            _tiles_by_width(left, Y_whole, whole, whole if E_w is None else E_w, mode, code,
+                            False)
+            half = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
+            _half_tiles(left, Y, half, half if E_k is None else E_k, mode, code)
+            np.testing.assert_array_equal(half, whole[:, :k], err_msg=f"{mode=} {code=}")
+            assert not np.isnan(half).any()
+            if mode == ksmall.PLAIN:
+                _assert_product(half, left, Y, dtype)
+
+
+def test_use_half_tiles_limits():
+    """From half a tile's width to just under a whole one, where measured faster than BLAS
+    (``HALF_TILES``: AVX2); float32 only for sums of at most ``HALF_F32_MAX_SUM`` terms."""
+    limit, on = 128 * 128, ksmall.HALF_TILES
+    half, L32 = L // 2, ksmall.LANES_F32
+    assert _use_half_tiles(limit, 8, 16 * half, 10000, 16, half) == on
+    assert _use_half_tiles(limit, 8, 200 * (L - 1), 200, 200, L - 1) == on  # long sums too
+    assert not _use_half_tiles(limit, 8, 16 * (half - 1), 10000, 16, half - 1)
+    assert not _use_half_tiles(limit, 8, 16 * L, 10000, 16, L)  # the whole tiles' width
+    assert not _use_half_tiles(0, 8, 16 * half, 10000, 16, half)  # limit 0: BLAS
+    short = ksmall.HALF_F32_MAX_SUM
+    assert _use_half_tiles(limit, 4, 2 * (L32 // 2), 10000, 2, L32 // 2) == on
+    assert _use_half_tiles(limit, 4, short * (L32 - 1), 10000, short, L32 - 1) == on
+    assert not _use_half_tiles(limit, 4, (short + 1) * (L32 // 2), 10000, short + 1, L32 // 2)
+    rows = ksmall.MAX_PRODUCT // (16 * half)
+    assert _use_half_tiles(limit, 8, 16 * half, rows, 16, half) == on
+    assert not _use_half_tiles(limit, 8, 16 * half, rows + 1, 16, half)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("code", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize("shape", [(1000, 2, 0), (333, 3, -1), (1000, 30, 1), (5, 4, 1),
+                                   (300, 5, 2)],
+                         ids=["half", "too-narrow", "long-sum", "few-rows", "whole"])
+def test_rows_forward_product_is_the_layers_forward(request, dtype, code, shape):
+    """Many-row predict's product, whichever way it goes (the half-width tiles, the whole
+    ones, BLAS): ``act(X @ W + b)`` against NumPy.  ``shape``: rows, fan-in and the
+    fan-out in half tiles' widths, ``lanes // 2`` plus 0, -1 (too narrow for them), 1, or
+    ``lanes`` (2: the whole tiles); 30 inputs are a float32 sum too long for the half
+    tiles, 5 rows fewer than a half tile has."""
+    n, m, width = shape
+    half = ksmall.lanes(np.dtype(dtype).itemsize) // 2
+    k = {0: half, -1: half - 1, 1: half + 1, 2: 2 * half}[width]
+    rng = _rng(request)
+    X, W = rng.randn(n, m).astype(dtype), rng.randn(m, k).astype(dtype)
+    b = rng.randn(k).astype(dtype)
+    Z = np.full((n, k), np.nan, dtype=dtype)
+    ksmall.rows_forward_product(X, W, b, kreg.ACTIVATION_CODES[code], Z, ksmall.MAX_TERMS)
+    X64, W64 = X.astype(np.float64), W.astype(np.float64)
+    pre = X64 @ W64 + b
+    want = {"identity": pre, "relu": np.maximum(pre, 0), "tanh": np.tanh(pre)}[code]
+    # The sum's bound (m terms and the bias, module docstring), carried through the
+    # activation: relu and tanh have slope at most 1; tanh's own rounding adds an ulp.
+    scale = np.abs(X64) @ np.abs(W64) + np.abs(b) + (code == "tanh")
+    assert_close(Z, want, k=m + 1, rtol=0.0, dtype=dtype, scale=scale)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
