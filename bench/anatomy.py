@@ -198,6 +198,8 @@ def predict(w, dtypes, rows):
     """predict of ``rows`` rows: fastnet, scikit-learn, and fastnet's parts."""
     import sklearn.neural_network as sk
 
+    from fastnet.kernels.labels import argmax_rows
+
     rng = np.random.default_rng(0)
     for dtype in dtypes:
         data = W.make_data(w, dtype)
@@ -220,6 +222,11 @@ def predict(w, dtypes, rows):
         if net.output_activation == "softmax":  # what the classifier's predict runs
             r["forward pass without the softmax"] = _median_us(
                 lambda: net._forward_if_finite(X, argmax_only=True), calls)
+            # Each row's largest output, NumPy's and kernels/labels.py's (see
+            # estimators.COMPILED_ARGMAX_ROWS).
+            Z = net._forward_if_finite(X, argmax_only=True)
+            r["argmax, NumPy"] = _median_us(lambda: Z.argmax(axis=1), calls)
+            r["(compiled)"] = _median_us(lambda: argmax_rows(Z), calls)
         print(f"{w.name} {dtype}, {rows} rows (chunks of {net._chunk}): " + "; ".join(
             f"{k} {v:.0f} us" for k, v in r.items())
             + f"; scikit-learn / fastnet {r['scikit-learn predict'] / r['fastnet predict']:.2f}")

@@ -1,0 +1,44 @@
+"""Each row's largest output, for ``MLPClassifier.predict`` of many rows.
+
+NumPy's ``argmax(axis=1)`` over rows a few classes wide pays its per-row
+overhead on every row: for the 10 000 x 10 outputs of the digits classifier
+it took 201-215 us of a 2.4-4.5 ms predict, this compiled loop 69 us
+(``python -m bench.anatomy predict digits``).
+"""
+
+import numpy as np
+
+from ._jit import jit
+
+__all__ = ["argmax_rows"]
+
+
+@jit
+def argmax_rows(Z):
+    """``np.argmax(Z, axis=1)``: the first largest entry of each row; a NaN counts as the
+    largest (its first one is taken), as in NumPy.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_classes), float32 or float64, ``n_classes >= 1``
+
+    Returns
+    -------
+    index : ndarray of shape (n_samples,), intp
+    """
+    n, k = Z.shape
+    index = np.empty(n, dtype=np.intp)
+    for r in range(n):
+        best = 0
+        top = Z[r, 0]
+        if top == top:
+            for c in range(1, k):
+                v = Z[r, c]
+                if v != v:  # NaN: NumPy's argmax stops at the first one
+                    best = c
+                    break
+                if v > top:
+                    top = v
+                    best = c
+        index[r] = best
+    return index
