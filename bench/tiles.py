@@ -29,9 +29,13 @@ def _loops():
     from fastnet.kernels.registry import IDENTITY
 
     @njit
-    def tiles(X, Y, out, repeats):
+    def tiles(X, Y, out, repeats):  # the half-width tiles below a whole tile's width
+        half = Y.shape[1] < small.lanes(X.itemsize)
         for _ in range(repeats):
-            small.tiled_product(X, Y, out, out, small.PLAIN, IDENTITY)
+            if half:
+                small.half_tiled_product(X, Y, out, out, small.PLAIN, IDENTITY)
+            else:
+                small.tiled_product(X, Y, out, out, small.PLAIN, IDENTITY)
 
     @njit
     def blas(X, Y, out, repeats):
@@ -40,8 +44,12 @@ def _loops():
 
     @njit
     def tiles_t(A, Y, out, repeats):
+        half = Y.shape[1] < small.lanes(A.itemsize)
         for _ in range(repeats):
-            small.tiled_product(A.T, Y, out, out, small.PLAIN, IDENTITY)
+            if half:
+                small.half_tiled_product(A.T, Y, out, out, small.PLAIN, IDENTITY)
+            else:
+                small.tiled_product(A.T, Y, out, out, small.PLAIN, IDENTITY)
 
     @njit
     def blas_t(A, Y, out, repeats):

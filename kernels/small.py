@@ -92,11 +92,11 @@ WIDE_ROWS = 8 if WIDE_TILES else 2
 # just under a whole one: one register a row, twice the rows, so the same number of
 # accumulators.  Below a whole tile's width the products went to BLAS and, in the forward
 # pass, a separate bias pass.  AVX2 (`python -m bench.tiles --shapes ...`, 200 rows, one
-# thread, BLAS time / tiles time, forward and weight gradient): float64 2x8 1.8 / 2.7,
-# 16x4 1.9 / 2.4, 64x8 1.9-2.0 / 2.7-2.9, 32x6 1.1 / 1.6, 100x6 1.0 / 1.5, 100x10 1.4 / 1.6-1.9;
-# float32 (one broadcast load per multiply-add: load-bound, as the 8-wide tiles above) 2x8
-# 2.7 / 2.9, 10x8 1.4-1.5 / 1.9, 20x8 1.1-1.2 / 1.7, 32x8 0.91-0.97 / 1.7, 64x12 0.61-0.68 /
-# 1.05, 100x10 0.55-0.58 / 0.88.  So float32 takes them only for sums of up to
+# thread, BLAS time / tiles time, forward and weight gradient): float64 16x4 1.7-1.9 /
+# 2.2-2.4, 20x4 1.8 / 2.0, 64x4 1.4 / 2.5, 32x6 1.1 / 1.6, 100x6 1.0 / 1.5, 64x7 1.3 / 1.8;
+# float32 (one broadcast load per multiply-add: load-bound, as the 8-wide tiles below) 2x8
+# 2.6-2.7 / 2.9-3.0, 10x8 1.4-1.5 / 1.9, 20x8 1.1-1.2 / 1.7, 32x8 0.91-0.97 / 1.7, 64x12 0.61-0.68 /
+# 1.05, 100x10 0.53-0.58 / 0.84-0.88.  So float32 takes them only for sums of up to
 # HALF_F32_MAX_SUM terms (a layer's fan-in in the forward pass: e.g. the (2, 8) hidden
 # layer of the vending machine's network).  Only many-row predict uses them
 # (rows_forward_product: see there why training does not).  Not measured on AVX-512,

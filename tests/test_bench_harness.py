@@ -413,11 +413,15 @@ def test_pin_cpus_restricts_the_process_to_n_cpus():
 
 def test_tiles_table_times_both_paths_of_a_layer():
     """``python -m bench.tiles`` (the measurement behind kernels/small.py's MAX_TERMS):
-    a positive time for each path of each product, and NaN tiles below a tile's width."""
+    a positive time for each path of each product (the half-width tiles from half a tile's
+    width), and NaN tiles below that."""
     from bench import tiles
-    rows = tiles.measure([(4, 16), (4, 5)], ["float64"], rows=9, samples=1, work=1e3)
-    wide, narrow = rows
+    from fastnet.kernels import small
+    half = small.LANES // 2
+    rows = tiles.measure([(4, 16), (4, half), (4, half - 1)], ["float64"], rows=9, samples=1,
+                         work=1e3)
+    wide, half_wide, narrow = rows
     assert (wide["fan_in"], wide["fan_out"]) == (4, 16)
     for key in ("forward_tiles", "forward_blas", "gradient_tiles", "gradient_blas"):
-        assert wide[key] > 0
+        assert wide[key] > 0 and half_wide[key] > 0
     assert np.isnan(narrow["forward_tiles"]) and narrow["forward_blas"] > 0
