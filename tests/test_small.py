@@ -111,11 +111,6 @@ def _tiles_by_width(X, Y, out, E, mode, code, wide):
 
 
 @njit
-def _half_tiles(X, Y, out, E, mode, code):
-    ksmall.half_tiled_product(X, Y, out, E, mode, code)
-
-
-@njit
 def _use_half_tiles(limit, itemsize, weights, n, m, k):
     return ksmall.use_half_tiles(limit, itemsize, weights, n, m, k)
 
@@ -221,7 +216,7 @@ def test_half_width_tiles_equal_the_whole_tiles_bit_for_bit(request, case):
             _tiles_by_width(left, Y_whole, whole, whole if E_w is None else E_w, mode, code,
                             False)
             half = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
-            _half_tiles(left, Y, half, half if E_k is None else E_k, mode, code)
+            ksmall.half_tiled_product(left, Y, half, half if E_k is None else E_k, mode, code)
             np.testing.assert_array_equal(half, whole[:, :k], err_msg=f"{mode=} {code=}")
             assert not np.isnan(half).any()
             if mode == ksmall.PLAIN:
