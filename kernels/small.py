@@ -464,9 +464,9 @@ def tiled_product(X, Y, out, E, mode, code):
     ----------
     X : ndarray of shape (n, m)
         Any strides (a C-contiguous array or the transpose of one).
-    Y : ndarray of shape (m, k), C-contiguous, ``k >= lanes(X.itemsize) // 2``
-        At least :func:`wide_lanes` columns take the wide tiles where ``WIDE_TILES``;
-        fewer than :func:`lanes` the half-width tiles.
+    Y : ndarray of shape (m, k), C-contiguous, ``k >= lanes(X.itemsize)``
+        At least :func:`wide_lanes` columns take the wide tiles where ``WIDE_TILES``
+        (narrower products: :func:`half_tiled_product`).
     out : ndarray of shape (n, k), C-contiguous
         Overwritten.
     E : ndarray of shape (n, k) or (k,), C-contiguous
@@ -485,8 +485,9 @@ def tiled_product(X, Y, out, E, mode, code):
 def _tile_loop_kernel(tile, tile_row, rows_f64, rows_f32, width_divisor):
     """The loop over row and column tiles of one kind of tile (``tile``, ``tile_row``: its
     intrinsics for whole tiles and for one row; ``lanes(itemsize) // width_divisor``
-    columns, ``rows_f64`` / ``rows_f32`` rows).  Each kind is a loop of its own, so that a
-    kernel compiles only the tiles it calls."""
+    columns, ``rows_f64`` / ``rows_f32`` rows).  Each kind is a loop of its own, so that the
+    training kernels compile no half-width tiles (the half loop still holds the wide
+    branch, which its caller never takes)."""
 
     @jit(inline=True)
     def loop(X, Y, out, E, mode, code, wide):
