@@ -435,8 +435,7 @@ class Network:
         if X.shape[0] > self._chunk:
             return self._forward_rows(X, codes, check=False)
         acts = np.empty(X.shape[0] * self.layout.activation_size, dtype=self.dtype)
-        result = _dense.dense_forward(self.params.flat, self.layout.group, codes, X, acts,
-                                      _groups.NO_DROPOUT)
+        result = _dense.predict_forward(self.params.flat, self.layout.group, codes, X, acts)
         return result if self.layout.n_layers == 1 else result.copy()
 
     def _forward_rows(self, X, codes, check):
@@ -486,8 +485,7 @@ class Network:
         if n_rows > self._chunk:
             return self._forward_rows(X, codes, check=True)
         layout = self.layout
-        acts = np.empty(n_rows * layout.activation_size, dtype=self.dtype)
-        args = (self.params.flat, layout.group, codes, X, acts, _groups.NO_DROPOUT)
+        args = (self.params.flat, layout.group, codes, X)
         entry = self.__dict__.get("_predict_entry")
         if entry is None:  # the first call types the arguments; later ones skip that
             entry = self._predict_entry = bind(_dense.dense_forward_if_finite, args)

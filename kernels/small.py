@@ -21,7 +21,7 @@ row tile.  The overlapped outputs are computed again in the same order and
 written with the same values, so no masked loads or stores are needed --
 which is why the tiled path needs ``k >= lanes``.  Narrower products stay
 with BLAS (:func:`use_tiles`), except in many-row predict, where products
-from half that width take half-width tiles (:func:`rows_forward_product`).
+from half that width take half-width tiles (:func:`predict_forward_product`).
 """
 
 from llvmlite import binding, ir
@@ -37,9 +37,10 @@ from .scalar import derivative
 __all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "WIDE_LANES", "WIDE_LANES_F32",
            "WIDE_ROWS", "WIDE_TILES", "HALF_ROWS_F64", "HALF_ROWS_F32", "HALF_TILES",
            "HALF_F32_MAX_SUM", "MAX_TERMS", "MAX_TERMS_BACKWARD", "MIN_FAN_IN_BACKWARD",
-           "MAX_PRODUCT", "lanes", "wide_lanes", "tile_limits", "use_tiles", "use_half_tiles",
+           "LONG_LANES", "LONG_LANES_F32", "MAX_PRODUCT", "lanes", "wide_lanes", "long_lanes",
+           "tile_rows", "tile_limits", "use_tiles", "use_half_tiles",
            "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "half_tiled_product", "product",
-           "forward_product", "rows_forward_product",
+           "forward_product", "predict_forward_product", "long_row_product",
            "input_delta", "tiled_column_sums"]
 
 # Columns of a tile: float64 tiles are 8 wide (two <4 x double> registers on AVX2, one on
@@ -99,13 +100,20 @@ WIDE_ROWS = 8 if WIDE_TILES else 2
 # 1.05, 100x10 0.53-0.58 / 0.84-0.88.  So float32 takes them only for sums of up to
 # HALF_F32_MAX_SUM terms (a layer's fan-in in the forward pass: e.g. the (2, 8) hidden
 # layer of the vending machine's network).  Only many-row predict uses them
-# (rows_forward_product: see there why training does not).  Not measured on AVX-512,
+# (predict_forward_product: see there why training does not).  Not measured on AVX-512,
 # where OpenBLAS's small-matrix kernels beat the narrow tiles: BLAS keeps these products
 # there (HALF_TILES; the tests run the half tiles on every CPU).
 HALF_ROWS_F64 = 2 * ROWS_F64
 HALF_ROWS_F32 = 2 * ROWS_F32
 HALF_TILES = not WIDE_TILES
 HALF_F32_MAX_SUM = 20
+# Long one-row tiles, for products of fewer rows than a tile (predicting a few rows): one
+# row, as many columns as a whole tile holds outputs (ROWS_F64 x LANES float64, ROWS_F32 x
+# LANES_F32 float32: 32 / 64 on AVX2), so the same eight registers of accumulators.  The
+# one-row tiles above keep one or two registers, each a chain of fan-in multiply-adds, one
+# after another: latency-bound.  Only predict uses them (predict_forward_product).
+LONG_LANES = ROWS_F64 * LANES
+LONG_LANES_F32 = ROWS_F32 * LANES_F32
 # Layers with more weights (fan_in * fan_out) than these go to BLAS: MAX_TERMS in the
 # forward product, MAX_TERMS_BACKWARD in the two of the backward pass (input delta, weight
 # gradient).  Beyond them the arithmetic dominates BLAS's fixed cost and its packed kernels
@@ -191,13 +199,13 @@ _EPILOGUES = [(DERIVATIVE, RELU), (DERIVATIVE, TANH), (DERIVATIVE, LOGISTIC), (B
               (BIAS_ACT, IDENTITY)]
 
 
-def _tile_kernel(rows_of, wide=False, half=False):
+def _tile_kernel(rows_of, wide=False, half=False, long=False):
     """An intrinsic computing one ``rows x lanes`` tile of ``out = X @ Y``, fused epilogue.
 
     ``rows_of(dtype)`` gives the tile's height for the arrays' dtype (decided
     while compiling: one intrinsic serves both dtypes); ``lanes`` is
     :func:`lanes` of the dtype, :func:`wide_lanes` with ``wide``, half of
-    :func:`lanes` with ``half``.
+    :func:`lanes` with ``half``, :func:`long_lanes` with ``long``.
 
     ``tile(X, x0, xr, xc, Y, y0, yr, out, o0, orow, length, E, e0, erow, mode, code)``
     computes, for ``q < rows`` and ``l < lanes``::
@@ -232,6 +240,8 @@ def _tile_kernel(rows_of, wide=False, half=False):
             rows = rows_of(signature.args[0].dtype)
             ft = context.get_value_type(signature.args[0].dtype)
             width = LANES if ft == ir.DoubleType() else LANES_F32
+            if long:
+                width = LONG_LANES if ft == ir.DoubleType() else LONG_LANES_F32
             if wide:
                 width *= 2
             if half:
@@ -300,6 +310,7 @@ _tile_wide = _tile_kernel(lambda dtype: WIDE_ROWS, wide=True)
 _tile_half = _tile_kernel(lambda dtype: HALF_ROWS_F64 if dtype == types.float64
                           else HALF_ROWS_F32, half=True)
 _tile_half_row = _tile_kernel(lambda dtype: 1, half=True)
+_tile_long_row = _tile_kernel(lambda dtype: 1, long=True)
 
 
 def _column_sums_kernel(vectors):
@@ -389,6 +400,19 @@ def tiled_column_sums(D, out):
 def lanes(itemsize):
     """Columns of a tile for elements of ``itemsize`` bytes (8: float64, 4: float32)."""
     return LANES if itemsize == 8 else LANES_F32
+
+
+@jit(inline=True)
+def tile_rows(itemsize):
+    """Rows of a (narrow) tile for elements of ``itemsize`` bytes."""
+    return ROWS_F64 if itemsize == 8 else ROWS_F32
+
+
+@jit(inline=True)
+def long_lanes(itemsize):
+    """Columns of a long one-row tile for elements of ``itemsize`` bytes (32 float64, 64
+    float32 on AVX2; twice that with AVX-512)."""
+    return LONG_LANES if itemsize == 8 else LONG_LANES_F32
 
 
 @jit(inline=True)
@@ -548,6 +572,34 @@ def half_tiled_product(X, Y, out, E, mode, code):
     _half_tiles(X, Y, out, E, mode, code, False)
 
 
+@jit
+def long_row_product(X, Y, out, E, mode, code):
+    """:func:`tiled_product` row by row, by long one-row tiles (:func:`long_lanes` columns).
+
+    For products of fewer rows than a tile (:func:`tile_rows`), which
+    :func:`tiled_product` computes by one-row tiles of one or two registers,
+    latency-bound.  Each output is summed in the same order as there, so the
+    results are the same bit for bit.  Parameters are :func:`tiled_product`'s,
+    with ``Y`` at least ``long_lanes(X.itemsize)`` columns wide.
+    """
+    n, m = X.shape
+    k = Y.shape[1]
+    size = X.itemsize
+    xr = X.strides[0] // size
+    xc = X.strides[1] // size
+    yr = Y.strides[0] // size
+    orow = out.strides[0] // size
+    erow = E.strides[0] // size if E.ndim == 2 else 0
+    width = long_lanes(size)
+    for i in range(n):
+        j = 0
+        while j < k:
+            c = j if k - j >= width else k - width  # the last tile overlaps: same values again
+            _tile_long_row(X, i * xr, xr, xc, Y, c, yr, out, i * orow + c, orow, m,
+                           E, i * erow + c, erow, mode, code)
+            j += width
+
+
 @jit(inline=True)
 def input_delta(D, W, scratch, D_prev, A_prev, code, limit):
     """``D_prev = (D @ W.T) * act'(A_prev)``: the error a layer sends back to its inputs.
@@ -626,24 +678,31 @@ def forward_product(X, W, b, code, Z, limit):
 
 
 @jit
-def rows_forward_product(X, W, b, code, Z, limit):
-    """:func:`forward_product` of many-row predict (``fastnet._layerwise``), which also
-    takes the half-width tiles (:func:`use_half_tiles`).
+def predict_forward_product(X, W, b, code, Z, limit):
+    """:func:`forward_product` of predict, which also takes the half-width tiles
+    (:func:`use_half_tiles`, many rows) and the long one-row tiles (fewer rows than
+    a tile, :func:`long_row_product`).
 
-    The training kernels leave them out: their two intrinsics cost a cold first
-    fit 8.2 -> 9.5 s CPU in float64 (``python -m bench.anatomy firstfit tiny``),
-    and the narrow layers they serve are a small part of a fit.  Parameters are
+    The training kernels leave both out: the half tiles' two intrinsics cost a
+    cold first fit 8.2 -> 9.5 s CPU in float64 (``python -m bench.anatomy
+    firstfit tiny``), the narrow layers they serve are a small part of a fit,
+    and a fit's batches have a tile's rows but for the last.  Parameters are
     :func:`forward_product`'s.
     """
     n, m = X.shape
     k = W.shape[1]
-    if not use_half_tiles(limit, X.itemsize, W.size, n, m, k):
-        forward_product(X, W, b, code, Z, limit)
-    elif code == RELU or code == IDENTITY:
-        half_tiled_product(X, W, Z, b, BIAS_ACT, code)
+    size = X.itemsize
+    if use_half_tiles(limit, size, W.size, n, m, k):
+        if code == RELU or code == IDENTITY:
+            half_tiled_product(X, W, Z, b, BIAS_ACT, code)
+        else:
+            half_tiled_product(X, W, Z, Z, PLAIN, IDENTITY)
+            bias_activation_forward(Z, b, code)
+    elif (n < tile_rows(size) and k >= long_lanes(size) and (code == RELU or code == IDENTITY)
+          and use_tiles(limit, size, W.size, n, m, k)):
+        long_row_product(X, W, Z, b, BIAS_ACT, code)
     else:
-        half_tiled_product(X, W, Z, Z, PLAIN, IDENTITY)
-        bias_activation_forward(Z, b, code)
+        forward_product(X, W, b, code, Z, limit)
 
 
 @jit(inline=True)

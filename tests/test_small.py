@@ -189,6 +189,47 @@ def test_wide_tiles_match_numpy_and_the_narrow_tiles_bit_for_bit(request, case):
             assert not np.isnan(got[True]).any()
 
 
+def _long_row_shapes(lanes):
+    """Fewer rows than a tile, at least a long tile's width (``lanes``): one long tile, the
+    last one overlapping, several."""
+    return [(1, 1, lanes), (1, 7, lanes + 1), (2, 33, 2 * lanes - 3), (ROWS - 1, 64, 3 * lanes)]
+
+
+LONG_ROW_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LONG_LANES),
+                                                      (np.float32, ksmall.LONG_LANES_F32))
+                  for shape in _long_row_shapes(lanes)]
+
+
+@pytest.mark.parametrize("case", LONG_ROW_CASES, ids=_case_id)
+def test_long_row_tiles_equal_the_whole_tiles_bit_for_bit(request, case):
+    """Predict's few-row products by long one-row tiles: each row the same sums in the same
+    order as the whole tiles compute for that row among a tile's rows (the first ``n`` of
+    ``ROWS`` rows here), for every epilogue and both layouts of the left side; and the
+    product against NumPy."""
+    dtype, (n, m, k), rng, _, Y = _operands(request, case)
+    X_whole = rng.randn(ROWS, m).astype(dtype)
+    A_whole = rng.randn(m, ROWS).astype(dtype)  # the strided left side: A.T
+    E_whole = np.abs(rng.randn(ROWS, k)).astype(dtype) * (rng.rand(ROWS, k) > 0.3)
+    b = rng.randn(k).astype(dtype)
+    cases = [(ksmall.PLAIN, kreg.IDENTITY, None)] + [
+        (mode, code, "b" if mode == ksmall.BIAS_ACT else "rows")
+        for mode, code in ksmall._EPILOGUES]
+    for left_whole in (X_whole, A_whole.T):
+        left = left_whole[:n]
+        for mode, code, which in cases:
+            E_w = {None: None, "b": b, "rows": E_whole}[which]
+            E_n = {None: None, "b": b, "rows": np.ascontiguousarray(E_whole[:n])}[which]
+            whole = np.full((ROWS, k), np.nan, dtype=dtype)
+            _tiles_by_width(left_whole, Y, whole, whole if E_w is None else E_w, mode, code,
+                            False)
+            long = np.full((n, k), np.nan, dtype=dtype)  # every output must be written
+            ksmall.long_row_product(left, Y, long, long if E_n is None else E_n, mode, code)
+            np.testing.assert_array_equal(long, whole[:n], err_msg=f"{mode=} {code=}")
+            assert not np.isnan(long).any()
+            if mode == ksmall.PLAIN:
+                _assert_product(long, left, Y, dtype)
+
+
 HALF_CASES = [(dtype, shape) for dtype, lanes in ((np.float64, ksmall.LANES),
                                                   (np.float32, ksmall.LANES_F32))
               for shape in _half_shapes(lanes)]
@@ -245,22 +286,25 @@ def test_use_half_tiles_limits():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("code", ["identity", "relu", "tanh"])
 @pytest.mark.parametrize("shape", [(1000, 2, 0), (333, 3, -1), (1000, 30, 1), (5, 4, 1),
-                                   (300, 5, 2)],
-                         ids=["half", "too-narrow", "long-sum", "few-rows", "whole"])
-def test_rows_forward_product_is_the_layers_forward(request, dtype, code, shape):
-    """Many-row predict's product, whichever way it goes (the half-width tiles, the whole
-    ones, BLAS): ``act(X @ W + b)`` against NumPy.  ``shape``: rows, fan-in and the
-    fan-out in half tiles' widths, ``lanes // 2`` plus 0, -1 (too narrow for them), 1, or
-    ``lanes`` (2: the whole tiles); 30 inputs are a float32 sum too long for the half
-    tiles, 5 rows fewer than a half tile has."""
+                                   (300, 5, 2), (1, 9, 3), (ROWS - 1, 3, 3)],
+                         ids=["half", "too-narrow", "long-sum", "few-rows", "whole",
+                              "one-row-long", "few-rows-long"])
+def test_predict_forward_product_is_the_layers_forward(request, dtype, code, shape):
+    """Predict's product, whichever way it goes (the half-width tiles, the whole ones, the
+    long one-row tiles, BLAS): ``act(X @ W + b)`` against NumPy.  ``shape``: rows, fan-in
+    and the fan-out in half tiles' widths, ``lanes // 2`` plus 0, -1 (too narrow for them),
+    1, or ``lanes`` (2: the whole tiles), or (3) a long tile's width and 3 more columns
+    (the last long tile overlaps); 30 inputs are a float32 sum too long for the half tiles,
+    5 rows fewer than a half tile has."""
     n, m, width = shape
-    half = ksmall.lanes(np.dtype(dtype).itemsize) // 2
-    k = {0: half, -1: half - 1, 1: half + 1, 2: 2 * half}[width]
+    itemsize = np.dtype(dtype).itemsize
+    half = ksmall.lanes(itemsize) // 2
+    k = {0: half, -1: half - 1, 1: half + 1, 2: 2 * half, 3: ksmall.long_lanes(itemsize) + 3}[width]
     rng = _rng(request)
     X, W = rng.randn(n, m).astype(dtype), rng.randn(m, k).astype(dtype)
     b = rng.randn(k).astype(dtype)
     Z = np.full((n, k), np.nan, dtype=dtype)
-    ksmall.rows_forward_product(X, W, b, kreg.ACTIVATION_CODES[code], Z, ksmall.MAX_TERMS)
+    ksmall.predict_forward_product(X, W, b, kreg.ACTIVATION_CODES[code], Z, ksmall.MAX_TERMS)
     X64, W64 = X.astype(np.float64), W.astype(np.float64)
     pre = X64 @ W64 + b
     want = {"identity": pre, "relu": np.maximum(pre, 0), "tanh": np.tanh(pre)}[code]
@@ -565,3 +609,30 @@ def test_chunk_rows_bounds_the_workspace():
     assert kdense.chunk_rows([10, 16, 1]) == kdense.CHUNK_VALUES // 17
     assert kdense.chunk_rows([100, 256, 256, 1]) == kdense.CHUNK_MIN_ROWS
     assert kdense.chunk_rows([784, 1024, 1024, 10]) == kdense.WIDE_ROWS
+
+
+# ------------------------------------------------------- predict's one-call forward
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 3, ROWS + 2])
+def test_dense_forward_if_finite_equals_the_training_forward_bit_for_bit(request, dtype, n):
+    """Predict's compiled forward (its own activations, the long one-row tiles for fewer
+    rows than a tile) gives the training forward's outputs bit for bit: layers as wide as
+    a long tile or wider sum each output in the same order (the last, 3 wide, goes to
+    BLAS in both).  Each call returns fresh memory; a non-finite input, no rows."""
+    long = ksmall.long_lanes(np.dtype(dtype).itemsize)
+    units = (5, long + 6, long, 3)
+    rng = _rng(request)
+    layout, flat, _ = _layers(rng, units, dtype)
+    codes = kg.Codes(kreg.ACTIVATION_CODES["relu"], kreg.ACTIVATION_CODES["identity"],
+                     kreg.LOSS_CODES["squared_error"], ksmall.MAX_TERMS, ksmall.MAX_TERMS, 0)
+    X = rng.randn(n, units[0]).astype(dtype)
+    acts = np.full(n * layout.activation_size, np.nan, dtype=dtype)
+    expected = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT).copy()
+    got = kdense.dense_forward_if_finite(flat, layout.group, codes, X)
+    np.testing.assert_array_equal(got, expected)
+    again = kdense.dense_forward_if_finite(flat, layout.group, codes, 2 * X)
+    assert not np.shares_memory(got, again)
+    np.testing.assert_array_equal(got, expected)  # untouched by the second call
+    X[-1, -1] = np.inf
+    none = kdense.dense_forward_if_finite(flat, layout.group, codes, X)
+    assert none.shape == (0, units[-1])

@@ -1,0 +1,53 @@
+"""Arrays a kernel allocates for Python, without ``np.empty``'s own dispatchers.
+
+``np.empty`` in a kernel compiles dispatchers of its own (its ``@overload``
+and the allocator's: 0.12-0.18 s of a cold compile, ``kernels/mt19937.py``).
+The intrinsic here allocates as they do -- one aligned block from Numba's
+runtime, owned by the array's meminfo and freed with its last reference --
+straight in the calling kernel.
+"""
+
+from numba.core import types
+from numba.extending import intrinsic
+
+__all__ = ["new_vector"]
+
+# Numba's own alignment for array data (BaseContext.get_preferred_array_alignment).
+_ALIGN = 32
+
+
+@intrinsic
+def new_vector(typingctx, like, n):
+    """``np.empty(n, dtype=like.dtype)``: a new, uninitialized, C-contiguous vector.
+
+    Parameters
+    ----------
+    like : ndarray
+        Any array of the wanted dtype (only its type is used).
+    n : int
+        The number of elements, ``0 <= n`` (not checked) and small enough for
+        ``n * itemsize`` bytes not to overflow.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        Owned by Numba's runtime: it may be returned to Python.  A failed
+        allocation raises MemoryError.
+    """
+    if not isinstance(like, types.Array) or not isinstance(n, types.Integer):
+        return None
+    array_type = types.Array(like.dtype, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        count = context.cast(builder, args[1], signature.args[1], types.intp)
+        itemsize = context.get_constant(
+            types.intp, context.get_abi_sizeof(context.get_data_type(like.dtype)))
+        meminfo = context.nrt.meminfo_alloc_aligned(builder, builder.mul(count, itemsize),
+                                                   _ALIGN)
+        array = context.make_array(array_type)(context, builder)
+        data = builder.bitcast(context.nrt.meminfo_data(builder, meminfo), array.data.type)
+        context.populate_array(array, data=data, shape=[count], strides=[itemsize],
+                               itemsize=itemsize, meminfo=meminfo)
+        return array._getvalue()
+
+    return array_type(like, n), codegen
