@@ -85,9 +85,7 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         the public attributes so that they stay the single source of truth.
         """
         net = getattr(self, "_network", None)
-        if net is not None and _are_views(self.coefs_, net.params.coefs) and _are_views(
-            self.intercepts_, net.params.intercepts
-        ):
+        if net is not None and _are_the_networks(self.__dict__, net.params):
             return net
         net = Network.from_arrays(self.coefs_, self.intercepts_, self.activation,
                                   self.out_activation_, dropout=self._dropout_rates(),
@@ -352,9 +350,7 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
             or "feature_names_in_" in attributes
         ):
             return None
-        params = net.params
-        if not (_are_views(attributes.get("coefs_", ()), params.coefs)
-                and _are_views(attributes.get("intercepts_", ()), params.intercepts)):
+        if not _are_the_networks(attributes, net.params):
             return None
         return net._forward_if_finite(X, argmax_only)
 
@@ -462,7 +458,9 @@ def _decode_labels(binarizer, y_pred):
         # NumPy's argmax over narrow rows pays a per-row cost; the compiled loop, one call's.
         index = (_labels_kernels.argmax_rows(y_pred) if y_pred.shape[0] >= COMPILED_ARGMAX_ROWS
                  else y_pred.argmax(axis=1))
-        return classes.take(index, mode="clip")
+        # scikit-learn takes with mode="clip"; argmax's indices are in range, and indexing
+        # is a fifth of a microsecond faster (a tenth of a one-row predict's Python).
+        return classes[index]
     if binarizer.y_type_ == "binary" and y_pred.ndim == 1 and len(classes) == 2:
         threshold = (binarizer.pos_label + binarizer.neg_label) / 2.0
         return classes[np.array(y_pred > threshold, dtype=int)]
@@ -474,10 +472,16 @@ def _regression_output(y_pred):
     return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
 
-def _are_views(arrays, views):
-    """Whether ``arrays`` are exactly the network's views (not replaced by the user)."""
-    # A C-level loop (map of operator.is_): a one-row predict checks this on every call.
-    return len(arrays) == len(views) and all(map(is_, arrays, views))
+def _are_the_networks(attributes, params):
+    """Whether the estimator's ``coefs_`` and ``intercepts_`` (in ``attributes``, its
+    ``__dict__``) are exactly the network's views ``params.coefs`` and
+    ``params.intercepts``, not replaced by the user."""
+    # C-level loops (map of operator.is_): a one-row predict checks this on every call.
+    coefs = attributes.get("coefs_", ())
+    intercepts = attributes.get("intercepts_", ())
+    views = params.coefs
+    return (len(coefs) == len(views) == len(intercepts) and all(map(is_, coefs, views))
+            and all(map(is_, intercepts, params.intercepts)))
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):

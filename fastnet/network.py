@@ -480,7 +480,8 @@ class Network:
             if out is not None:
                 return out if out.shape[0] == X.shape[0] else None
         n_rows = X.shape[0]
-        if _layerwise.worthwhile(self, n_rows):
+        # Few rows (below both thresholds) go straight to the one-chunk kernel.
+        if n_rows >= _layerwise.MIN_ROWS and _layerwise.worthwhile(self, n_rows):
             return _layerwise.forward(self, X, codes.output) if np.isfinite(X).all() else None
         if n_rows > self._chunk:
             return self._forward_rows(X, codes, check=True)
