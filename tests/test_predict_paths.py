@@ -138,6 +138,17 @@ def test_replaced_weights_are_used(regression_data):
     assert_same_predictions(fast, sk, X[:1])
 
 
+@pytest.mark.parametrize("layer", [0, -1])
+def test_replaced_intercepts_are_used(regression_data, layer):
+    """The lean path checks the intercepts' views as well as the weights'."""
+    X, y, _ = regression_data
+    fast, sk = _fit_pair(MLPRegressor, SkMLPRegressor, X, y)
+    fast.predict(X[:1])  # the lean path bound first
+    fast.intercepts_[layer] = fast.intercepts_[layer] + 1.0
+    sk.intercepts_[layer] = sk.intercepts_[layer] + 1.0
+    assert_same_predictions(fast, sk, X[:1])
+
+
 def test_feature_names_still_checked(regression_data):
     pd = pytest.importorskip("pandas")
     X, y, _ = regression_data
