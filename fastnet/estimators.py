@@ -315,7 +315,7 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         if "_network" not in self.__dict__:
             check_is_fitted(self)
 
-    def _lean_forward(self, X, argmax_only=False):
+    def _lean_forward(self, X, argmax_only=False, indices=False):
         """Output activations by the lean predict path, or None to take the full one.
 
         scikit-learn's ``validate_data`` costs tens of microseconds a call, far
@@ -333,10 +333,14 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
         argmax_only : bool, default=False
             Only each row's largest output matters (a class): a softmax output
             layer is left out (``Network._forward``).
+        indices : bool, default=False
+            Return each row's index of its largest output instead
+            (``Network._argmax_if_finite``): a multiclass model's classes.
 
         Returns
         -------
         out : ndarray of shape (n_samples, n_outputs) or None
+            With ``indices``, of shape (n_samples,), integer.
         """
         attributes = self.__dict__
         net = attributes.get("_network")
@@ -352,6 +356,8 @@ class BaseMLP(_callbacks.CallbackSupportMixin, BaseEstimator):
             return None
         if not _are_the_networks(attributes, net.params):
             return None
+        if indices:
+            return net._argmax_if_finite(X)
         return net._forward_if_finite(X, argmax_only)
 
     def _forward_pass_fast(self, X, check_input=True, argmax_only=False):
@@ -973,7 +979,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             The predicted classes.
         """
         # As MLPRegressor.predict: the lean path first.  The labels need only each row's
-        # largest output, so a softmax is left out (Network._forward).
+        # largest output, so a softmax is left out (Network._forward); a multiclass
+        # model's are the classes at each row's argmax, which the lean path finds in its
+        # compiled call (as _decode_labels: scikit-learn's take of the classes).
+        binarizer = self.__dict__.get("_label_binarizer")
+        if binarizer is not None and binarizer.y_type_ == "multiclass":
+            index = self._lean_forward(X, indices=True)
+            if index is not None:
+                return binarizer.classes_[index]
         y_pred = self._lean_forward(X, argmax_only=True)
         if y_pred is None:
             self._is_fitted()

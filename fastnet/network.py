@@ -30,6 +30,7 @@ from ._layout import LayeredArray, Layout
 from .kernels import dense as _dense
 from .kernels import epoch as _epoch
 from .kernels import groups as _groups
+from .kernels import labels as _labels
 from .kernels import losses as _losses
 from .kernels import registry as _registry
 from .kernels import small as _small
@@ -44,6 +45,8 @@ __all__ = ["Network", "CANONICAL_LOSS", "CUDA_PREDICT_MIN_ROWS"]
 # measured here (no GPU on the development machine): the GPU benchmark script
 # measures the crossover; this is the one place to change it.
 CUDA_PREDICT_MIN_ROWS = 1024
+# The attributes holding the predict kernels' bound entry points (Network._bind).
+_BOUND_ENTRIES = ("_predict_entry", "_rows_entry", "_argmax_entry")
 
 _compile_notice.install()  # one line on stderr when a process compiles the kernels
 
@@ -342,8 +345,8 @@ class Network:
         state = self.__dict__.copy()
         state["_workspace"] = None
         state["_device_cache"] = None  # device buffers never travel: made again on use
-        state.pop("_predict_entry", None)  # compiled code: bound again after unpickling
-        state.pop("_rows_entry", None)
+        for name in _BOUND_ENTRIES:  # compiled code: bound again after unpickling
+            state.pop(name, None)
         state["params"] = self.params.flat  # views are rebuilt on load
         return state
 
@@ -444,10 +447,28 @@ class Network:
         acts = np.empty(self._chunk * self.layout.activation_size, dtype=self.dtype)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
         args = (self.params.flat, self.layout.group, codes, X, acts, out, check)
-        entry = self.__dict__.get("_rows_entry")
-        if entry is None:  # bound once, as the one-chunk entry below
-            entry = self._rows_entry = bind(_dense.dense_forward_rows, args)
+        entry = self.__dict__.get("_rows_entry") or self._bind("_rows_entry",
+                                                                 _dense.dense_forward_rows, args)
         return out if entry(*args) else None
+
+    def _bind(self, name, kernel, args):
+        """``kernel``'s entry point for ``args``' types (``kernels._jit.bind``), kept as
+        attribute ``name`` (one of ``_BOUND_ENTRIES``): the predict paths' kernels, whose
+        argument types never change for a network (one dtype and layout), skip typing them
+        on every call.  Callers read the attribute first: ``self.__dict__.get(name) or
+        self._bind(...)``, no call of this method once bound."""
+        entry = bind(kernel, args)
+        setattr(self, name, entry)
+        return entry
+
+    def _kernel_input(self, X):
+        """``X`` in the network's dtype, C-contiguous, writeable and aligned: one dtype and
+        one layout, since every variant would compile the kernels again (and the bound
+        entry points take exactly this one)."""
+        flags = X.flags
+        if X.dtype != self.dtype or not (flags.c_contiguous and flags.writeable and flags.aligned):
+            X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
+        return X
 
     def _forward_if_finite(self, X, argmax_only=False):
         """:meth:`forward` of a 2-D float ndarray with ``n_features`` columns, or None.
@@ -470,11 +491,7 @@ class Network:
             None when ``X`` holds NaN or infinity (nothing was computed).
         """
         codes = self._argmax_codes if argmax_only else self._codes
-        flags = X.flags
-        if X.dtype != self.dtype or not (flags.c_contiguous and flags.writeable and flags.aligned):
-            # One dtype and one layout: every variant would compile the kernels again (and
-            # the bound kernel below takes exactly this one).
-            X = np.require(X, dtype=self.dtype, requirements=["C", "W", "A"])
+        X = self._kernel_input(X)
         if self._device_name == "cuda":
             out = self._cuda_forward(X, finite_only=True, codes=codes)
             if out is not None:
@@ -487,15 +504,43 @@ class Network:
             return self._forward_rows(X, codes, check=True)
         layout = self.layout
         args = (self.params.flat, layout.group, codes, X)
-        entry = self.__dict__.get("_predict_entry")
-        if entry is None:  # the first call types the arguments; later ones skip that
-            entry = self._predict_entry = bind(_dense.dense_forward_if_finite, args)
+        entry = self.__dict__.get("_predict_entry") or self._bind(
+            "_predict_entry", _dense.dense_forward_if_finite, args)
         result = entry(*args)
         if result.shape[0] != n_rows:
             return None
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
         small = n_rows <= _layerwise.MIN_ROWS
         return result if layout.n_layers == 1 or small else result.copy()
+
+    def _argmax_if_finite(self, X):
+        """Each row's index of its largest output (a multiclass model's class), or None.
+
+        :meth:`_forward_if_finite` with ``argmax_only``, then ``np.argmax(out, axis=1)``.
+        Fewer than ``_layerwise.MIN_ROWS`` rows in the network's dtype and layout
+        (:meth:`_kernel_input`) take one compiled call for both
+        (``dense_argmax_if_finite``; on a GPU network too, which predicts so few rows
+        on the CPU: ``CUDA_PREDICT_MIN_ROWS``).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features), float32 or float64
+
+        Returns
+        -------
+        index : ndarray of shape (n_samples,), integer, or None
+            None when ``X`` holds NaN or infinity.
+        """
+        flags = X.flags  # _kernel_input's test, here without a call: a one-row predict's path
+        if (X.shape[0] >= _layerwise.MIN_ROWS or X.dtype != self.dtype
+                or not (flags.c_contiguous and flags.writeable and flags.aligned)):
+            out = self._forward_if_finite(X, argmax_only=True)
+            return None if out is None else _labels.argmax_rows(out)
+        args = (self.params.flat, self.layout.group, self._argmax_codes, X)
+        entry = self.__dict__.get("_argmax_entry") or self._bind(
+            "_argmax_entry", _dense.dense_argmax_if_finite, args)
+        index = entry(*args)
+        return index if index.shape[0] == X.shape[0] else None
 
     def _cuda_forward(self, X, finite_only=False, codes=None):
         """The GPU's forward of a normalized ``X``, or None: the CPU's turn.

@@ -16,6 +16,7 @@ from .alloc import new_vector
 from .blas import vdot
 from .borrow import borrowed
 from .dropout import dropout_backward, dropout_forward
+from .labels import argmax_rows_into
 from .registry import IDENTITY
 from .scalar import dropout_stream
 from .small import (forward_product, input_delta, lanes, predict_forward_product, product,
@@ -208,6 +209,27 @@ def dense_forward_if_finite(params, layout, codes, X):
     if not all_finite(X.reshape(X.size), 0, X.size):
         return acts[:0].reshape((0, layout.units[last + 1]))
     return predict_forward(params, layout, codes, X, acts)
+
+
+@jit
+def dense_argmax_if_finite(params, layout, codes, X):
+    """Each row's index of its largest output (``np.argmax(out, axis=1)`` of
+    :func:`dense_forward_if_finite`), in the same call: ``MLPClassifier.predict`` of
+    a few rows, which then makes no NumPy call of its own for the argmax.
+
+    Parameters
+    ----------
+    As :func:`dense_forward_if_finite`.
+
+    Returns
+    -------
+    index : ndarray of shape (n,), int64, or of shape (0,)
+        The empty array when some value of ``X`` is not finite.
+    """
+    out = dense_forward_if_finite(params, layout, codes, X)
+    index = new_vector(layout.units, out.shape[0])  # int64, as the layout's offsets
+    argmax_rows_into(out, index)
+    return index
 
 
 # Many-row forward passes run a chunk of rows at a time (:func:`dense_forward_rows`), so

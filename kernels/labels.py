@@ -1,16 +1,17 @@
-"""Each row's largest output, for ``MLPClassifier.predict`` of many rows.
+"""Each row's largest output, for ``MLPClassifier.predict``.
 
 NumPy's ``argmax(axis=1)`` over rows a few classes wide pays its per-row
 overhead on every row: for the 10 000 x 10 outputs of the digits classifier
 it took 201-215 us of a 2.4-4.5 ms predict, this compiled loop 69 us
-(``python -m bench.anatomy predict digits``).
+(``python -m bench.anatomy predict digits``).  A predict of a few rows runs it
+inside the forward pass's own call (``dense.dense_argmax_if_finite``).
 """
 
 import numpy as np
 
 from ._jit import jit
 
-__all__ = ["argmax_rows"]
+__all__ = ["argmax_rows", "argmax_rows_into"]
 
 
 @jit
@@ -26,8 +27,15 @@ def argmax_rows(Z):
     -------
     index : ndarray of shape (n_samples,), intp
     """
+    index = np.empty(Z.shape[0], dtype=np.intp)
+    argmax_rows_into(Z, index)
+    return index
+
+
+@jit
+def argmax_rows_into(Z, index):
+    """:func:`argmax_rows` into ``index`` (n_samples,), an integer vector (written)."""
     n, k = Z.shape
-    index = np.empty(n, dtype=np.intp)
     for r in range(n):
         best = 0
         top = Z[r, 0]
@@ -41,4 +49,3 @@ def argmax_rows(Z):
                     top = v
                     best = c
         index[r] = best
-    return index
