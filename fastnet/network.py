@@ -32,6 +32,7 @@ from .kernels import epoch as _epoch
 from .kernels import groups as _groups
 from .kernels import labels as _labels
 from .kernels import losses as _losses
+from .kernels import packed as _packed
 from .kernels import registry as _registry
 from .kernels import small as _small
 from .kernels._jit import bind
@@ -271,8 +272,16 @@ class Network:
         self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
                                     _registry.ACTIVATION_CODES[output_activation],
                                     _registry.LOSS_CODES[loss], *_small.tile_limits())
-        # Derived from _codes: set wherever _codes is (here and in __setstate__).
+        self._derive_from_codes()
+
+    def _derive_from_codes(self):
+        """What is derived from ``_codes`` (set wherever it is: __init__, __setstate__):
+        the codes of an argmax-only forward, and both packed with the layout for the
+        predict entry points (``kernels.packed``)."""
         self._argmax_codes = _argmax_codes(self._codes)
+        group = self.layout.group
+        self._packed = _packed.pack(group, self._codes)
+        self._argmax_packed = _packed.pack(group, self._argmax_codes)
 
     # ------------------------------------------------------------------ state
     @property
@@ -364,8 +373,8 @@ class Network:
         forward, backward, backward_from = _small.tile_limits()
         state["_codes"] = state["_codes"]._replace(tiles_forward=forward, tiles_backward=backward,
                                                    tiles_backward_from=backward_from)
-        state["_argmax_codes"] = _argmax_codes(state["_codes"])
         self.__dict__.update(state)
+        self._derive_from_codes()
         self.params = LayeredArray(self.layout, flat)
 
     # -------------------------------------------------------------- kernels
@@ -502,8 +511,7 @@ class Network:
             return _layerwise.forward(self, X, codes.output) if np.isfinite(X).all() else None
         if n_rows > self._chunk:
             return self._forward_rows(X, codes, check=True)
-        layout = self.layout
-        args = (self.params.flat, layout.group, codes, X)
+        args = (self.params.flat, self._argmax_packed if argmax_only else self._packed, X)
         entry = self.__dict__.get("_predict_entry") or self._bind(
             "_predict_entry", _dense.dense_forward_if_finite, args)
         result = entry(*args)
@@ -511,7 +519,7 @@ class Network:
             return None
         # A view keeps the whole activation buffer alive: worth a copy only when it is big.
         small = n_rows <= _layerwise.MIN_ROWS
-        return result if layout.n_layers == 1 or small else result.copy()
+        return result if small or self.layout.n_layers == 1 else result.copy()
 
     def _argmax_if_finite(self, X):
         """Each row's index of its largest output (a multiclass model's class), or None.
@@ -536,7 +544,7 @@ class Network:
                 or not (flags.c_contiguous and flags.writeable and flags.aligned)):
             out = self._forward_if_finite(X, argmax_only=True)
             return None if out is None else _labels.argmax_rows(out)
-        args = (self.params.flat, self.layout.group, self._argmax_codes, X)
+        args = (self.params.flat, self._argmax_packed, X)
         entry = self.__dict__.get("_argmax_entry") or self._bind(
             "_argmax_entry", _dense.dense_argmax_if_finite, args)
         index = entry(*args)

@@ -17,6 +17,7 @@ from .blas import vdot
 from .borrow import borrowed
 from .dropout import dropout_backward, dropout_forward
 from .labels import argmax_rows_into
+from .packed import unpack
 from .registry import IDENTITY
 from .scalar import dropout_stream
 from .small import (forward_product, input_delta, lanes, predict_forward_product, product,
@@ -180,18 +181,20 @@ def predict_forward(params, layout, codes, X, acts):
 
 
 @jit
-def dense_forward_if_finite(params, layout, codes, X):
+def dense_forward_if_finite(params, packed, X):
     """:func:`predict_forward` into fresh activations, unless ``X`` holds NaN or infinity.
 
-    The lean predict path checks finiteness here, in the same compiled call,
-    instead of a separate ``np.isfinite(X).all()`` pass in Python, and
-    allocates the activations here too (an ``np.empty`` from Python costs
-    ~0.3 us, a tenth of a one-row predict).
+    The lean predict path's entry point: it checks finiteness here, in the
+    same compiled call, instead of a separate ``np.isfinite(X).all()`` pass in
+    Python, allocates the activations here too (no ``np.empty`` call from
+    Python), and takes the layout and codes packed into one vector
+    (``packed``: fewer arguments to unbox a call).
 
     Parameters
     ----------
-    params, layout, codes
-        As :func:`dense_forward`.
+    params : ndarray of shape (n_params,)
+    packed : ndarray of shape (4 * n_layers + 9,), int64
+        ``packed.pack(layout, codes)``: the network's ``Layout`` and ``Codes``.
     X : ndarray of shape (n, units[0]), C-contiguous
 
     Returns
@@ -202,7 +205,8 @@ def dense_forward_if_finite(params, layout, codes, X):
         is computed then).
     """
     # Borrowed (see ``borrow``): the inputs only; the activations' view goes back to Python.
-    params, layout, codes, X = borrowed((params, layout, codes, X))
+    params, packed, X = borrowed((params, packed, X))
+    layout, codes = unpack(packed)
     n = X.shape[0]
     last = layout.units.shape[0] - 2
     acts = new_vector(params, n * (layout.act_off[last] + layout.units[last + 1]))
@@ -212,7 +216,7 @@ def dense_forward_if_finite(params, layout, codes, X):
 
 
 @jit
-def dense_argmax_if_finite(params, layout, codes, X):
+def dense_argmax_if_finite(params, packed, X):
     """Each row's index of its largest output (``np.argmax(out, axis=1)`` of
     :func:`dense_forward_if_finite`), in the same call: ``MLPClassifier.predict`` of
     a few rows, which then makes no NumPy call of its own for the argmax.
@@ -226,8 +230,8 @@ def dense_argmax_if_finite(params, layout, codes, X):
     index : ndarray of shape (n,), int64, or of shape (0,)
         The empty array when some value of ``X`` is not finite.
     """
-    out = dense_forward_if_finite(params, layout, codes, X)
-    index = new_vector(layout.units, out.shape[0])  # int64, as the layout's offsets
+    out = dense_forward_if_finite(params, packed, X)
+    index = new_vector(packed, out.shape[0])  # int64, as the packed groups
     argmax_rows_into(out, index)
     return index
 

@@ -10,6 +10,7 @@ from fastnet import MLPClassifier
 from fastnet import _layerwise
 from fastnet.estimators import COMPILED_ARGMAX_ROWS
 from fastnet.kernels import dense as kdense
+from fastnet.kernels import packed as kpacked
 from fastnet.kernels.labels import argmax_rows
 
 
@@ -79,7 +80,7 @@ def test_dense_argmax_if_finite_is_the_argmax_of_the_forward(four_classes):
     _, _, model = four_classes
     net = model._network
     X = np.random.default_rng(2).standard_normal((7, 4))
-    args = (net.params.flat, net.layout.group, net._argmax_codes, X)
+    args = (net.params.flat, kpacked.pack(net.layout.group, net._argmax_codes), X)
     index = kdense.dense_argmax_if_finite(*args)
     np.testing.assert_array_equal(index, kdense.dense_forward_if_finite(*args).argmax(axis=1))
     X[3, 2] = np.nan

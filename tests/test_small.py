@@ -26,6 +26,7 @@ from _compare import assert_close
 from fastnet._layout import Layout
 from fastnet.kernels import dense as kdense
 from fastnet.kernels import groups as kg
+from fastnet.kernels import packed as kpacked
 from fastnet.kernels import registry as kreg
 from fastnet.kernels import small as ksmall
 
@@ -628,11 +629,12 @@ def test_dense_forward_if_finite_equals_the_training_forward_bit_for_bit(request
     X = rng.randn(n, units[0]).astype(dtype)
     acts = np.full(n * layout.activation_size, np.nan, dtype=dtype)
     expected = kdense.dense_forward(flat, layout.group, codes, X, acts, kg.NO_DROPOUT).copy()
-    got = kdense.dense_forward_if_finite(flat, layout.group, codes, X)
+    packed = kpacked.pack(layout.group, codes)
+    got = kdense.dense_forward_if_finite(flat, packed, X)
     np.testing.assert_array_equal(got, expected)
-    again = kdense.dense_forward_if_finite(flat, layout.group, codes, 2 * X)
+    again = kdense.dense_forward_if_finite(flat, packed, 2 * X)
     assert not np.shares_memory(got, again)
     np.testing.assert_array_equal(got, expected)  # untouched by the second call
     X[-1, -1] = np.inf
-    none = kdense.dense_forward_if_finite(flat, layout.group, codes, X)
+    none = kdense.dense_forward_if_finite(flat, packed, X)
     assert none.shape == (0, units[-1])
