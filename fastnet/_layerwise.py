@@ -9,7 +9,7 @@ scikit-learn's 0.32 ms, all of it in ``tanh``.
 So for batches of at least :data:`MIN_ROWS` rows, a network with such an
 activation is evaluated layer by layer from Python (a few microseconds per
 layer, nothing next to the work): each layer's product and bias by the
-compiled ``predict_forward_product`` (the register tiles -- half-width ones
+compiled ``rows_forward_product`` (the register tiles -- half-width ones
 too -- with the bias fused into their stores where the layer is narrow, else
 BLAS and a bias pass), which
 for ``relu``/``identity`` layers also applies the activation; for
@@ -82,7 +82,7 @@ def forward(net, X, output_code=None):
         activate = _VECTOR_ACTIVATIONS.get(name)
         code = _registry.IDENTITY if activate is not None else _registry.ACTIVATION_CODES[name]
         Z = np.empty((A.shape[0], W.shape[1]), dtype=A.dtype)
-        _small.predict_forward_product(A, W, b, code, Z, limit)
+        _small.rows_forward_product(A, W, b, code, Z, limit)
         if activate is not None:
             activate(Z)
         A = Z

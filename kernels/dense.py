@@ -20,7 +20,7 @@ from .labels import argmax_rows_into
 from .packed import unpack
 from .registry import IDENTITY
 from .scalar import dropout_stream
-from .small import (forward_product, input_delta, lanes, predict_forward_product, product,
+from .small import (few_rows_forward_product, forward_product, input_delta, lanes, product,
                     tiled_column_sums)
 
 
@@ -164,8 +164,8 @@ def all_finite(values, start, stop):
 
 @jit
 def predict_forward(params, layout, codes, X, acts):
-    """:func:`dense_forward` of predict (no dropout): each layer by
-    ``small.predict_forward_product``, which the training kernels leave out.
+    """:func:`dense_forward` of the one-call predict (no dropout): each layer by
+    ``small.few_rows_forward_product``, which the training kernels leave out.
 
     Parameters and return value as :func:`dense_forward`'s.
     """
@@ -174,8 +174,8 @@ def predict_forward(params, layout, codes, X, acts):
     A = X
     for i in range(n_layers):
         Z = block(acts, layout, n, i)
-        predict_forward_product(A, _weights(params, layout, i), _intercepts(params, layout, i),
-                                _layer_code(codes, n_layers, i), Z, codes.tiles_forward)
+        few_rows_forward_product(A, _weights(params, layout, i), _intercepts(params, layout, i),
+                                 _layer_code(codes, n_layers, i), Z, codes.tiles_forward)
         A = Z
     return A
 
@@ -310,7 +310,7 @@ def dense_forward_rows(params, layout, codes, X, acts, out, check):
         rows = X[start:stop]
         if check and not all_finite(values, start * n_features, stop * n_features):
             return False
-        result = predict_forward(params, layout, codes, rows, acts)
+        result = dense_forward(params, layout, codes, rows, acts, None)
         for r in range(stop - start):
             for c in range(k):
                 out[start + r, c] = result[r, c]

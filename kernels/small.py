@@ -21,7 +21,9 @@ row tile.  The overlapped outputs are computed again in the same order and
 written with the same values, so no masked loads or stores are needed --
 which is why the tiled path needs ``k >= lanes``.  Narrower products stay
 with BLAS (:func:`use_tiles`), except in many-row predict, where products
-from half that width take half-width tiles (:func:`predict_forward_product`).
+from half that width take half-width tiles (:func:`rows_forward_product`).
+Predicting fewer rows than a tile (one row, say), the products take long
+one-row tiles instead (:func:`few_rows_forward_product`).
 """
 
 from llvmlite import binding, ir
@@ -40,7 +42,8 @@ __all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "WIDE_LANES", "WIDE_LAN
            "LONG_LANES", "LONG_LANES_F32", "MAX_PRODUCT", "lanes", "wide_lanes", "long_lanes",
            "tile_rows", "tile_limits", "use_tiles", "use_half_tiles",
            "PLAIN", "DERIVATIVE", "BIAS_ACT", "tiled_product", "half_tiled_product", "product",
-           "forward_product", "predict_forward_product", "long_row_product",
+           "forward_product", "rows_forward_product", "few_rows_forward_product",
+           "long_row_product",
            "input_delta", "tiled_column_sums"]
 
 # Columns of a tile: float64 tiles are 8 wide (two <4 x double> registers on AVX2, one on
@@ -100,7 +103,7 @@ WIDE_ROWS = 8 if WIDE_TILES else 2
 # 1.05, 100x10 0.53-0.58 / 0.84-0.88.  So float32 takes them only for sums of up to
 # HALF_F32_MAX_SUM terms (a layer's fan-in in the forward pass: e.g. the (2, 8) hidden
 # layer of the vending machine's network).  Only many-row predict uses them
-# (predict_forward_product: see there why training does not).  Not measured on AVX-512,
+# (rows_forward_product: see there why training does not).  Not measured on AVX-512,
 # where OpenBLAS's small-matrix kernels beat the narrow tiles: BLAS keeps these products
 # there (HALF_TILES; the tests run the half tiles on every CPU).
 HALF_ROWS_F64 = 2 * ROWS_F64
@@ -111,7 +114,7 @@ HALF_F32_MAX_SUM = 20
 # row, as many columns as a whole tile holds outputs (ROWS_F64 x LANES float64, ROWS_F32 x
 # LANES_F32 float32: 32 / 64 on AVX2), so the same eight registers of accumulators.  The
 # one-row tiles above keep one or two registers, each a chain of fan-in multiply-adds, one
-# after another: latency-bound.  Only predict uses them (predict_forward_product).
+# after another: latency-bound.  Only predict uses them (few_rows_forward_product).
 LONG_LANES = ROWS_F64 * LANES
 LONG_LANES_F32 = ROWS_F32 * LANES_F32
 # Layers with more weights (fan_in * fan_out) than these go to BLAS: MAX_TERMS in the
@@ -678,28 +681,41 @@ def forward_product(X, W, b, code, Z, limit):
 
 
 @jit
-def predict_forward_product(X, W, b, code, Z, limit):
-    """:func:`forward_product` of predict, which also takes the half-width tiles
-    (:func:`use_half_tiles`, many rows) and the long one-row tiles (fewer rows than
-    a tile, :func:`long_row_product`).
+def rows_forward_product(X, W, b, code, Z, limit):
+    """:func:`forward_product` of many-row predict (``fastnet._layerwise``), which also
+    takes the half-width tiles (:func:`use_half_tiles`).
 
-    The training kernels leave both out: the half tiles' two intrinsics cost a
-    cold first fit 8.2 -> 9.5 s CPU in float64 (``python -m bench.anatomy
-    firstfit tiny``), the narrow layers they serve are a small part of a fit,
-    and a fit's batches have a tile's rows but for the last.  Parameters are
+    The training kernels leave them out: their two intrinsics cost a cold first
+    fit 8.2 -> 9.5 s CPU in float64 (``python -m bench.anatomy firstfit tiny``),
+    and the narrow layers they serve are a small part of a fit.  Parameters are
+    :func:`forward_product`'s.
+    """
+    n, m = X.shape
+    k = W.shape[1]
+    if not use_half_tiles(limit, X.itemsize, W.size, n, m, k):
+        forward_product(X, W, b, code, Z, limit)
+    elif code == RELU or code == IDENTITY:
+        half_tiled_product(X, W, Z, b, BIAS_ACT, code)
+    else:
+        half_tiled_product(X, W, Z, Z, PLAIN, IDENTITY)
+        bias_activation_forward(Z, b, code)
+
+
+@jit
+def few_rows_forward_product(X, W, b, code, Z, limit):
+    """:func:`forward_product` of the one-call predict (``dense.dense_forward_if_finite``),
+    which also takes the long one-row tiles for fewer rows than a tile
+    (:func:`long_row_product`): a one-row predict's products.
+
+    The training kernels leave them out (a fit's batches have a tile's rows but
+    the last), and so do many-row predicts.  Parameters are
     :func:`forward_product`'s.
     """
     n, m = X.shape
     k = W.shape[1]
     size = X.itemsize
-    if use_half_tiles(limit, size, W.size, n, m, k):
-        if code == RELU or code == IDENTITY:
-            half_tiled_product(X, W, Z, b, BIAS_ACT, code)
-        else:
-            half_tiled_product(X, W, Z, Z, PLAIN, IDENTITY)
-            bias_activation_forward(Z, b, code)
-    elif (n < tile_rows(size) and k >= long_lanes(size) and (code == RELU or code == IDENTITY)
-          and use_tiles(limit, size, W.size, n, m, k)):
+    if (n < tile_rows(size) and k >= long_lanes(size) and (code == RELU or code == IDENTITY)
+            and use_tiles(limit, size, W.size, n, m, k)):
         long_row_product(X, W, Z, b, BIAS_ACT, code)
     else:
         forward_product(X, W, b, code, Z, limit)

@@ -284,28 +284,13 @@ def test_use_half_tiles_limits():
     assert not _use_half_tiles(limit, 8, 16 * half, rows + 1, 16, half)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("code", ["identity", "relu", "tanh"])
-@pytest.mark.parametrize("shape", [(1000, 2, 0), (333, 3, -1), (1000, 30, 1), (5, 4, 1),
-                                   (300, 5, 2), (1, 9, 3), (ROWS - 1, 3, 3)],
-                         ids=["half", "too-narrow", "long-sum", "few-rows", "whole",
-                              "one-row-long", "few-rows-long"])
-def test_predict_forward_product_is_the_layers_forward(request, dtype, code, shape):
-    """Predict's product, whichever way it goes (the half-width tiles, the whole ones, the
-    long one-row tiles, BLAS): ``act(X @ W + b)`` against NumPy.  ``shape``: rows, fan-in
-    and the fan-out in half tiles' widths, ``lanes // 2`` plus 0, -1 (too narrow for them),
-    1, or ``lanes`` (2: the whole tiles), or (3) a long tile's width and 3 more columns
-    (the last long tile overlaps); 30 inputs are a float32 sum too long for the half tiles,
-    5 rows fewer than a half tile has."""
-    n, m, width = shape
-    itemsize = np.dtype(dtype).itemsize
-    half = ksmall.lanes(itemsize) // 2
-    k = {0: half, -1: half - 1, 1: half + 1, 2: 2 * half, 3: ksmall.long_lanes(itemsize) + 3}[width]
+def _check_layer_forward(request, dtype, code, n, m, k, kernel):
+    """``kernel(X, W, b, code, Z, MAX_TERMS)`` is ``act(X @ W + b)``, against NumPy."""
     rng = _rng(request)
     X, W = rng.randn(n, m).astype(dtype), rng.randn(m, k).astype(dtype)
     b = rng.randn(k).astype(dtype)
     Z = np.full((n, k), np.nan, dtype=dtype)
-    ksmall.predict_forward_product(X, W, b, kreg.ACTIVATION_CODES[code], Z, ksmall.MAX_TERMS)
+    kernel(X, W, b, kreg.ACTIVATION_CODES[code], Z, ksmall.MAX_TERMS)
     X64, W64 = X.astype(np.float64), W.astype(np.float64)
     pre = X64 @ W64 + b
     want = {"identity": pre, "relu": np.maximum(pre, 0), "tanh": np.tanh(pre)}[code]
@@ -313,6 +298,40 @@ def test_predict_forward_product_is_the_layers_forward(request, dtype, code, sha
     # activation: relu and tanh have slope at most 1; tanh's own rounding adds an ulp.
     scale = np.abs(X64) @ np.abs(W64) + np.abs(b) + (code == "tanh")
     assert_close(Z, want, k=m + 1, rtol=0.0, dtype=dtype, scale=scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("code", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize("shape", [(1000, 2, 0), (333, 3, -1), (1000, 30, 1), (5, 4, 1),
+                                   (300, 5, 2)],
+                         ids=["half", "too-narrow", "long-sum", "few-rows", "whole"])
+def test_rows_forward_product_is_the_layers_forward(request, dtype, code, shape):
+    """Many-row predict's product, whichever way it goes (the half-width tiles, the whole
+    ones, BLAS).  ``shape``: rows, fan-in and the fan-out in half tiles' widths,
+    ``lanes // 2`` plus 0, -1 (too narrow for them), 1, or ``lanes`` (2: the whole
+    tiles); 30 inputs are a float32 sum too long for the half tiles, 5 rows fewer than a
+    half tile has."""
+    n, m, width = shape
+    half = ksmall.lanes(np.dtype(dtype).itemsize) // 2
+    k = {0: half, -1: half - 1, 1: half + 1, 2: 2 * half}[width]
+    _check_layer_forward(request, dtype, code, n, m, k, ksmall.rows_forward_product)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("code", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize("shape", [(1, 9, 3), (ROWS - 1, 3, 0), (1, 5, -1), (ROWS, 4, 0),
+                                   (2, 7, -2)],
+                         ids=["one-row-long", "few-rows-long", "one-row-narrower",
+                              "a-tile-of-rows", "one-wide"])
+def test_few_rows_forward_product_is_the_layers_forward(request, dtype, code, shape):
+    """The one-call predict's product, whichever way it goes (the long one-row tiles for
+    fewer rows than a tile, else forward_product: the whole tiles, BLAS).  ``shape``:
+    rows, fan-in and the fan-out: a long tile's width plus 3 (the last long tile
+    overlaps) or 0, -1 (one column fewer than a long tile), or -2 (one column)."""
+    n, m, width = shape
+    long = ksmall.long_lanes(np.dtype(dtype).itemsize)
+    k = {3: long + 3, 0: long, -1: long - 1, -2: 1}[width]
+    _check_layer_forward(request, dtype, code, n, m, k, ksmall.few_rows_forward_product)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
