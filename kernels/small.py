@@ -509,6 +509,16 @@ def tiled_product(X, Y, out, E, mode, code):
     _tiles(X, Y, out, E, mode, code, WIDE_TILES and Y.shape[1] >= wide_lanes(X.itemsize))
 
 
+@jit(inline=True)
+def _element_strides(X, Y, out, E):
+    """The strides the tile intrinsics take, in elements: X's rows and columns, Y's and
+    out's rows, E's rows (0 for a vector of intercepts: the same one for every row)."""
+    size = X.itemsize
+    erow = E.strides[0] // size if E.ndim == 2 else 0
+    return (X.strides[0] // size, X.strides[1] // size, Y.strides[0] // size,
+            out.strides[0] // size, erow)
+
+
 def _tile_loop_kernel(tile, tile_row, rows_f64, rows_f32, width_divisor):
     """The loop over row and column tiles of one kind of tile (``tile``, ``tile_row``: its
     intrinsics for whole tiles and for one row; ``lanes(itemsize) // width_divisor``
@@ -521,11 +531,7 @@ def _tile_loop_kernel(tile, tile_row, rows_f64, rows_f32, width_divisor):
         n, m = X.shape
         k = Y.shape[1]
         size = X.itemsize
-        xr = X.strides[0] // size
-        xc = X.strides[1] // size
-        yr = Y.strides[0] // size
-        orow = out.strides[0] // size
-        erow = E.strides[0] // size if E.ndim == 2 else 0
+        xr, xc, yr, orow, erow = _element_strides(X, Y, out, E)
         if wide:
             rows = WIDE_ROWS
             width = wide_lanes(size)
@@ -587,13 +593,8 @@ def long_row_product(X, Y, out, E, mode, code):
     """
     n, m = X.shape
     k = Y.shape[1]
-    size = X.itemsize
-    xr = X.strides[0] // size
-    xc = X.strides[1] // size
-    yr = Y.strides[0] // size
-    orow = out.strides[0] // size
-    erow = E.strides[0] // size if E.ndim == 2 else 0
-    width = long_lanes(size)
+    xr, xc, yr, orow, erow = _element_strides(X, Y, out, E)
+    width = long_lanes(X.itemsize)
     for i in range(n):
         j = 0
         while j < k:
