@@ -436,9 +436,8 @@ def _copy_fitted(value):
 
 
 # From this many rows a multiclass predict takes each row's largest output by
-# kernels/labels.py's loop: the two take the same time at about 128 rows of 10 classes
-# (``python -m bench.anatomy predict digits --rows 128``); at 10 000, 69 against 201-215 us.
-COMPILED_ARGMAX_ROWS = 128
+# kernels/labels.py's loop (labels.row_argmax, which says why).
+COMPILED_ARGMAX_ROWS = _labels_kernels.COMPILED_ARGMAX_ROWS
 
 
 def _decode_labels(binarizer, y_pred):
@@ -461,9 +460,7 @@ def _decode_labels(binarizer, y_pred):
     """
     classes = binarizer.classes_
     if binarizer.y_type_ == "multiclass":
-        # NumPy's argmax over narrow rows pays a per-row cost; the compiled loop, one call's.
-        index = (_labels_kernels.argmax_rows(y_pred) if y_pred.shape[0] >= COMPILED_ARGMAX_ROWS
-                 else y_pred.argmax(axis=1))
+        index = _labels_kernels.row_argmax(y_pred)
         # scikit-learn takes with mode="clip"; argmax's indices are in range, and indexing
         # is a fifth of a microsecond faster (a tenth of a one-row predict's Python).
         return classes[index]

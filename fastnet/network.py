@@ -524,7 +524,8 @@ class Network:
     def _argmax_if_finite(self, X):
         """Each row's index of its largest output (a multiclass model's class), or None.
 
-        :meth:`_forward_if_finite` with ``argmax_only``, then ``np.argmax(out, axis=1)``.
+        :meth:`_forward_if_finite` with ``argmax_only``, then ``np.argmax(out, axis=1)``
+        (``kernels.labels.row_argmax``).
         Fewer than ``_layerwise.MIN_ROWS`` rows in the network's dtype and layout
         (:meth:`_kernel_input`) take one compiled call for both
         (``dense_argmax_if_finite``; on a GPU network too, which predicts so few rows
@@ -543,7 +544,7 @@ class Network:
         if (X.shape[0] >= _layerwise.MIN_ROWS or X.dtype != self.dtype
                 or not (flags.c_contiguous and flags.writeable and flags.aligned)):
             out = self._forward_if_finite(X, argmax_only=True)
-            return None if out is None else _labels.argmax_rows(out)
+            return None if out is None else _labels.row_argmax(out)
         args = (self.params.flat, self._argmax_packed, X)
         entry = self.__dict__.get("_argmax_entry") or self._bind(
             "_argmax_entry", _dense.dense_argmax_if_finite, args)
