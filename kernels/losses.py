@@ -52,12 +52,15 @@ def loss_value(code, out, batch, col_sum):
     has_sw = batch.has_sw
     n, k = out.shape
     zero = like(out, 0)
-    one = like(out, 1)
     # finfo(dtype).eps as a constant: np.finfo compiles two dispatchers of its own
     eps = like(out, _EPS_FLOAT64 if out.itemsize == 8 else _EPS_FLOAT32)
-    weight_total = zero
-    for i in range(n):
-        weight_total += sw[i] if has_sw else one
+    # Unweighted, the total is n: the same as adding n ones (exact below 2**24 rows even in
+    # float32, where the sum of ones stops growing), without a chain of n dependent adds.
+    weight_total = like(out, n)
+    if has_sw:
+        weight_total = zero
+        for i in range(n):
+            weight_total += sw[i]
     # Per column, rows added in order: a register sum per column for narrow outputs,
     # row by row over all columns otherwise (the same numbers either way).  The log-losses
     # take the column loop at any width: row by row, LLVM vectorizes across the columns and,
