@@ -9,6 +9,7 @@ Each subcommand times one part on one thread (run it pinned, e.g. ``taskset -c 0
     python -m bench.anatomy passes              # the elementwise passes and small kernels
     python -m bench.anatomy refcounts tiny      # Numba's reference-count changes per batch
     python -m bench.anatomy pause tiny          # a fit back to back vs after the bench's pause
+    python -m bench.anatomy align small         # a fit by where its buffers start in memory
     python -m bench.anatomy predict digits      # predict's parts against scikit-learn's
     python -m bench.anatomy chunks large        # many-row predict by chunk size
     python -m bench.anatomy policy small        # fit and predict by tile policy (small.py)
@@ -490,16 +491,65 @@ def firstfit(w, dtypes, repeats):
                   f"warm first fit {1e3 * warm['first_fit_cpu_s']:.1f} ms CPU")
 
 
+# Where align() places a fit's buffers: on a cache line (fastnet's own allocation), and
+# 16 or 32 bytes past one (where NumPy's allocations may land).
+ALIGN_OFFSETS = (0, 16, 32)
+
+
+def _shifted(array, offset):
+    """A copy of ``array`` whose data starts ``offset`` bytes past a 64-byte boundary."""
+    from fastnet import _aligned
+
+    raw = _aligned.empty(array.nbytes + offset, np.uint8)
+    out = raw[offset:offset + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
+def align(w, dtypes, repeats):
+    """Fits with the workspace's buffers (the gathered batch, activations, deltas, gradient)
+    starting ``offset`` bytes past a cache line (:data:`ALIGN_OFFSETS`), interleaved: what
+    ``fastnet._aligned`` buys."""
+    from fastnet import network
+
+    build = network._workspace
+    est = _estimator(w)
+    try:
+        for dtype in dtypes:
+            data = W.make_data(w, dtype)
+            _warm(w, data)
+            params = W.estimator_params(w)
+            result = {offset: [] for offset in ALIGN_OFFSETS}
+            for _ in range(2):
+                for offset in ALIGN_OFFSETS:
+                    def workspace(*args, offset=offset, **kwargs):
+                        work = build(*args, **kwargs)
+                        return work._replace(**{name: _shifted(getattr(work, name), offset)
+                                                for name in ("x", "y", "acts", "deltas", "grad")})
+
+                    network._workspace = workspace
+                    for _ in range(repeats):
+                        model = est(**params)
+                        t0 = time.perf_counter()
+                        model.fit(data.X, data.y)
+                        result[offset].append((time.perf_counter() - t0) * 1e3)
+            print(f"{w.name} {dtype}, fit ms by the buffers' start past a cache line: " + "; ".join(
+                f"{offset} bytes {np.median(v):.1f} (min {min(v):.1f})"
+                for offset, v in result.items()))
+    finally:
+        network._workspace = build
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["products", "solvers", "passes", "refcounts", "pause",
-                                    "predict", "chunks", "policy", "overhead", "firstfit"])
+                                    "predict", "chunks", "policy", "overhead", "firstfit", "align"])
     p.add_argument("workload", nargs="?", default="tiny", help="a workload of bench.workloads")
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument("--rows", type=int, default=None,
                    help="batch rows (products, passes: 200) or predict rows (10 000)")
     p.add_argument("--repeats", type=int, default=3,
-                   help="fits per sample (solvers, pause); cold/warm rounds (firstfit)")
+                   help="fits per sample (solvers, pause, align); cold/warm rounds (firstfit)")
     p.add_argument("--epochs", type=int, default=20, help="epochs of the counted fit (refcounts)")
     p.add_argument("--square", type=int, default=2048,
                    help="side of the square product whose rate is the reference (products)")
@@ -519,6 +569,8 @@ def main(argv=None):
         solvers(w, dtypes, args.repeats)
     elif args.what == "pause":
         pause(w, dtypes, args.repeats)
+    elif args.what == "align":
+        align(w, dtypes, args.repeats)
     elif args.what == "predict":
         predict(w, dtypes, args.rows or 10000)
     elif args.what == "overhead":

@@ -24,7 +24,7 @@ wherever CUDA is unusable, so a GPU-trained network predicts anywhere.
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _compile_notice, _device, _layerwise
+from . import _aligned, _compile_notice, _device, _layerwise
 from ._dropout import dropout_rates, dropout_seed
 from ._layout import LayeredArray, Layout
 from .kernels import dense as _dense
@@ -103,13 +103,13 @@ def _workspace(layout, rows, n_outputs, dtype, gather=True, grad=None):
     """
     gathered = rows if gather else 0
     return _groups.Work(
-        x=np.empty(gathered * layout.n_features, dtype=dtype),
-        y=np.empty(gathered * n_outputs, dtype=dtype),
-        sw=np.empty(gathered, dtype=dtype),
-        acts=np.empty(rows * layout.activation_size, dtype=dtype),
-        deltas=np.empty(rows * layout.activation_size, dtype=dtype),
+        x=_aligned.empty(gathered * layout.n_features, dtype),
+        y=_aligned.empty(gathered * n_outputs, dtype),
+        sw=_aligned.empty(gathered, dtype),
+        acts=_aligned.empty(rows * layout.activation_size, dtype),
+        deltas=_aligned.empty(rows * layout.activation_size, dtype),
         col_sum=np.empty(n_outputs, dtype=dtype),
-        grad=np.empty(layout.n_params, dtype=dtype) if grad is None else grad,
+        grad=_aligned.empty(layout.n_params, dtype) if grad is None else grad,
     )
 
 
@@ -266,7 +266,7 @@ class Network:
         self.dtype = dtype
         self.layout = Layout(units)
         self._chunk = _dense.chunk_rows(units)  # rows a many-row forward pass takes at once
-        self.params = LayeredArray(self.layout, np.zeros(self.layout.n_params, dtype=dtype))
+        self.params = LayeredArray(self.layout, _aligned.zeros(self.layout.n_params, dtype))
         self._workspace = None
         self._device_cache = None
         self._codes = _groups.Codes(_registry.ACTIVATION_CODES[activation],
@@ -375,7 +375,7 @@ class Network:
                                                    tiles_backward_from=backward_from)
         self.__dict__.update(state)
         self._derive_from_codes()
-        self.params = LayeredArray(self.layout, flat)
+        self.params = LayeredArray(self.layout, _aligned.aligned_copy(flat))  # pickles lose it
 
     # -------------------------------------------------------------- kernels
     def _workspace_for(self, batch_size):
@@ -453,7 +453,7 @@ class Network:
     def _forward_rows(self, X, codes, check):
         """The forward pass of more rows than one chunk (``dense_forward_rows``), or None
         when ``check`` finds NaN or infinity in ``X``."""
-        acts = np.empty(self._chunk * self.layout.activation_size, dtype=self.dtype)
+        acts = _aligned.empty(self._chunk * self.layout.activation_size, self.dtype)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
         args = (self.params.flat, self.layout.group, codes, X, acts, out, check)
         entry = self.__dict__.get("_rows_entry") or self._bind("_rows_entry",
@@ -603,7 +603,7 @@ class Network:
         X = self._as_input(X)
         Y = self._as_target(y, X.shape[0])
         sw, has_sw = self._as_weights(sample_weight, X.shape[0])
-        grad = np.empty_like(self.params.flat)
+        grad = _aligned.empty(self.params.flat.shape, self.dtype)
         drop = _groups.NO_DROPOUT
         if dropout_step is not None:
             drop = self._dropout_group(np.array([int(dropout_step)], dtype=np.int64))

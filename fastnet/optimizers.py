@@ -8,6 +8,7 @@ same stopping decisions (``trigger_stopping``).  The per-parameter state is one
 
 import numpy as np
 
+from . import _aligned
 from .kernels import groups as _groups
 
 __all__ = ["SGD", "Adam"]
@@ -36,7 +37,7 @@ class _Optimizer:
         state : ndarray of shape (2, n_params)
         """
         if self.state is None or self.state.shape != (2, n_params) or self.state.dtype != dtype:
-            self.state = np.zeros((2, n_params), dtype=dtype)
+            self.state = _aligned.zeros((2, n_params), dtype)
         return self.state
 
     # Whether the learning rate stays put from one epoch to the next, except

@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from . import _aligned
 from .kernels import groups as _groups
 from .optimizers import SGD, Adam
 
@@ -429,7 +430,7 @@ def fit_lbfgs(est, net, X, y, sample_weight, hooks=None):
     Y = _kernel_array(y, dtype)
     has_sw = sample_weight is not None
     sw = _kernel_array(sample_weight, dtype) if has_sw else np.empty(0, dtype=dtype)
-    grad = np.empty_like(net.params.flat)
+    grad = _aligned.empty(net.params.flat.shape, dtype)
 
     def loss_grad(packed):
         net.params.flat[...] = packed

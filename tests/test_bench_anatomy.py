@@ -65,6 +65,9 @@ def test_refcounts_refuses_a_runtime_already_built():
      rf"tiny float32: adam {NUMBER} ms \({NUMBER} us a batch\); sgd {NUMBER} ms"),
     ("pause", ["tiny", "--repeats", "1", "--dtypes", "float64"],
      rf"tiny float64: back to back {NUMBER} / {NUMBER} ms; after 0\.15 s {NUMBER} / {NUMBER}"),
+    ("align", ["tiny", "--repeats", "1", "--dtypes", "float32"],
+     rf"tiny float32, fit ms by the buffers' start past a cache line: 0 bytes {NUMBER} "
+     rf"\(min {NUMBER}\); 16 bytes {NUMBER} \(min {NUMBER}\); 32 bytes {NUMBER} \(min {NUMBER}\)"),
     ("predict", ["digits", "--rows", "300", "--dtypes", "float32"],
      rf"digits float32, 300 rows \(chunks of [0-9]+\): fastnet predict {NUMBER} us; "
      rf"scikit-learn predict {NUMBER} us; forward pass {NUMBER} us"),
