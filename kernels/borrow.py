@@ -17,7 +17,7 @@ array must never be returned to Python or stored beyond the call.
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["borrowed"]
+__all__ = ["borrowed", "borrowed_matrix"]
 
 
 def _borrow_value(context, builder, ty, value):
@@ -57,3 +57,44 @@ def borrowed(typingctx, value):
 
     return value(value), codegen
 
+
+
+@intrinsic
+def borrowed_matrix(typingctx, array):
+    """``array`` borrowed as a 2-D array of any layout (``'A'``), one type for them all.
+
+    A kernel typed once for this type serves C-contiguous arrays, their
+    transposes and vectors alike, instead of being typed and compiled once per
+    layout and dimension (what the tiled products' callers pass: batches, their
+    transposes, a layer's intercepts).
+
+    Parameters
+    ----------
+    array : ndarray of 1 or 2 dimensions
+        A vector of shape (k,) becomes shape (1, k) with a row stride of 0 (every
+        row the same vector, as ``np.broadcast_to`` would give).
+
+    Returns
+    -------
+    ndarray of 2 dimensions, layout ``'A'``, borrowed (:func:`borrowed`)
+    """
+    if not isinstance(array, types.Array) or array.ndim not in (1, 2):
+        return None
+    result = types.Array(array.dtype, 2, "A", readonly=not array.mutable,
+                         aligned=array.aligned)
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(array)(context, builder, value=args[0])
+        out = context.make_array(result)(context, builder)
+        if array.ndim == 2:
+            shape, strides = src.shape, src.strides
+        else:
+            intp = context.get_value_type(types.intp)
+            one, zero = intp(1), intp(0)
+            shape = cgutils.pack_array(builder, [one, builder.extract_value(src.shape, 0)])
+            strides = cgutils.pack_array(builder, [zero, builder.extract_value(src.strides, 0)])
+        context.populate_array(out, data=src.data, shape=shape, strides=strides,
+                               itemsize=src.itemsize, meminfo=None)
+        return out._getvalue()
+
+    return result(array), codegen

@@ -15,7 +15,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from fastnet.kernels.borrow import borrowed
+from fastnet.kernels.borrow import borrowed, borrowed_matrix
 
 
 @intrinsic
@@ -100,3 +100,64 @@ def test_borrowing_leaves_the_owner_alive_and_freeable():
     assert after.alloc - before.alloc == after.free - before.free
     assert sys.getrefcount(a) == refs
     np.testing.assert_array_equal(a, np.ones(4))
+
+
+@njit
+def _matrix_view(a):
+    m = borrowed_matrix(a)
+    total = 0.0
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            total += m[i, j] * (i + 1) + j  # reads every element through the view's strides
+    m[0, 0] = -7.0  # written through the borrowed view
+    return m.shape, m.strides, total, _has_owner(m)
+
+
+def _expected_total(matrix):
+    rows, cols = np.indices(matrix.shape)
+    return float(np.sum(matrix * (rows + 1) + cols))  # small integers: exact in float64
+
+
+def test_borrowed_matrix_of_c_and_transposed_arrays_keeps_shape_strides_and_data():
+    for a in (np.arange(12.0).reshape(3, 4), np.arange(12.0).reshape(4, 3).T):
+        before = a.copy()
+        shape, strides, total, owned = _matrix_view(a)
+        assert shape == before.shape and strides == a.strides
+        assert total == _expected_total(before)
+        assert not owned
+        before[0, 0] = -7.0
+        assert np.array_equal(a, before)  # the write landed in the original, only there
+
+
+def test_borrowed_matrix_of_a_vector_is_one_row_with_row_stride_zero():
+    v = np.arange(5.0)
+    shape, strides, total, owned = _matrix_view(v)
+    assert shape == (1, 5) and strides == (0, 8)
+    assert total == _expected_total(np.arange(5.0)[None, :])
+    assert not owned and v[0] == -7.0
+
+
+def test_tiled_products_of_every_layout_share_one_compiled_unit():
+    # What borrowed_matrix is for: batches, their transposes and intercept vectors reach
+    # the tile loop as one type, so it is typed (and compiled) once.
+    from fastnet.kernels import small
+
+    @njit
+    def three_products(X, Y, out, b, D, G):
+        small.tiled_product(X, Y, out, b, small.BIAS_ACT, 0)  # intercepts: a vector
+        small.tiled_product(X.T, D, G, G, small.PLAIN, 0)  # a transposed batch
+        small.tiled_product(X, Y, out, out, small.PLAIN, 0)
+
+    rng = np.random.default_rng(0)
+    n, m, k = 9, 5, 2 * small.lanes(8)
+    X, Y, b = rng.standard_normal((n, m)), rng.standard_normal((m, k)), rng.standard_normal(k)
+    D = rng.standard_normal((n, k))
+    out, G = np.empty((n, k)), np.empty((m, k))
+    three_products(X, Y, out, b, D, G)
+    np.testing.assert_allclose(G, X.T @ D, rtol=1e-13, atol=1e-13)  # sums of 9 terms
+    np.testing.assert_allclose(out, X @ Y, rtol=1e-13, atol=1e-13)  # sums of 5 terms
+    # Other tests in this process may have typed it for float32 too: one per dtype.
+    float64 = [args for args in small._tiled_matrix_product.subroutine_signatures
+               if args[0].dtype == types.float64]
+    assert len(float64) == 1
+    assert float64[0][0] == float64[0][3] == types.Array(types.float64, 2, "A")
