@@ -58,7 +58,6 @@ def borrowed(typingctx, value):
     return value(value), codegen
 
 
-
 @intrinsic
 def borrowed_matrix(typingctx, array):
     """``array`` borrowed as a 2-D array of any layout (``'A'``), one type for them all.

@@ -512,8 +512,9 @@ def tiled_product(X, Y, out, E, mode, code):
 # Not inlined: one compiled unit, however many call sites.  Its callers pass a batch or its
 # transpose as X and a matrix or a vector as E; as borrowed 'A'-layout matrices they are one
 # type, so the tile loop is typed and compiled once, not once per layout (three times in a
-# fit: a cold first fit of tiny float64 16.1 -> 11.9 s CPU on a slow day of the AVX2 AMD EPYC,
-# `python -m bench.anatomy firstfit tiny --dtypes float64 --repeats 1`, the two trees in turn).
+# fit).  A cold first fit of tiny float64, AVX2 AMD EPYC, the two trees in turn
+# (`python -m bench.anatomy firstfit tiny --dtypes float64 --repeats 1`): 16.1 -> 11.9 s CPU
+# on a slow day, 9.5 / 10.4 -> 8.3 / 7.9 s on a calmer one.
 @jit
 def _tiled_matrix_product(X, Y, out, E, mode, code):
     """:func:`tiled_product` of 2-D arrays of one type (``E`` a vector: row stride 0)."""
