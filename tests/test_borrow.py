@@ -142,20 +142,25 @@ def test_tiled_products_of_every_layout_share_one_compiled_unit():
     # the tile loop as one type, so it is typed (and compiled) once.
     from fastnet.kernels import small
 
+    from fastnet.kernels.registry import IDENTITY
+
     @njit
-    def three_products(X, Y, out, b, D, G):
-        small.tiled_product(X, Y, out, b, small.BIAS_ACT, 0)  # intercepts: a vector
-        small.tiled_product(X.T, D, G, G, small.PLAIN, 0)  # a transposed batch
-        small.tiled_product(X, Y, out, out, small.PLAIN, 0)
+    def three_products(X, Y, biased, b, D, G, out):
+        small.tiled_product(X, Y, biased, b, small.BIAS_ACT, IDENTITY)  # intercepts: a vector
+        small.tiled_product(X.T, D, G, G, small.PLAIN, IDENTITY)  # a transposed batch
+        small.tiled_product(X, Y, out, out, small.PLAIN, IDENTITY)
 
     rng = np.random.default_rng(0)
     n, m, k = 9, 5, 2 * small.lanes(8)
     X, Y, b = rng.standard_normal((n, m)), rng.standard_normal((m, k)), rng.standard_normal(k)
     D = rng.standard_normal((n, k))
-    out, G = np.empty((n, k)), np.empty((m, k))
-    three_products(X, Y, out, b, D, G)
-    np.testing.assert_allclose(G, X.T @ D, rtol=1e-13, atol=1e-13)  # sums of 9 terms
-    np.testing.assert_allclose(out, X @ Y, rtol=1e-13, atol=1e-13)  # sums of 5 terms
+    biased, G, out = np.empty((n, k)), np.empty((m, k)), np.empty((n, k))
+    three_products(X, Y, biased, b, D, G, out)
+    # Standard-normal terms, float64: sums of 5 or 9 products (+ one intercept) are within a
+    # few ulps of NumPy's order, far below 1e-13 of values of order 1.
+    np.testing.assert_allclose(biased, X @ Y + b, rtol=1e-13, atol=1e-13)  # every row: b
+    np.testing.assert_allclose(G, X.T @ D, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(out, X @ Y, rtol=1e-13, atol=1e-13)
     # Other tests in this process may have typed it for float32 too: one per dtype.
     float64 = [args for args in small._tiled_matrix_product.subroutine_signatures
                if args[0].dtype == types.float64]
