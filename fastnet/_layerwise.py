@@ -16,7 +16,8 @@ for ``relu``/``identity`` layers also applies the activation; for
 ``logistic``/``exp``/``softmax`` layers the activation then runs as NumPy
 ufuncs, for ``tanh`` as the compiled vector loop of ``kernels/vtanh.py``
 (NumPy's float64 ``tanh`` is scalar libm code on machines without AVX-512:
-14 ns a value on an AVX2 AMD EPYC, where it was nearly all of that predict).
+14 ns a value on an AVX2 AMD EPYC, where it was nearly all of that predict),
+or as NumPy's where its loop is AVX-512 code (faster there: ``registry``).
 The formulas are the kernels' (``logistic`` is ``1 / (1 + exp(-z))``, softmax
 subtracts the row maximum); only the ``exp``/``tanh`` implementations differ
 from the fused kernel's, by an ulp or so -- NumPy's ``exp`` is the one

@@ -56,9 +56,9 @@ derivative : str or None
 rows_forward : callable or None
     ``f(Z)``: applies the activation in place to the (n, units) C-contiguous
     pre-activation ``Z`` (bias already added) with vector code -- NumPy's SIMD
-    ufuncs, or for tanh the compiled vector loop of ``vtanh`` (NumPy's float64
-    tanh is scalar libm code without AVX-512); None where the fused kernel's
-    pass is as fast (relu, identity).
+    ufuncs, or for tanh, where NumPy's loop is not AVX-512 code, the compiled vector
+    loop of ``vtanh`` (NumPy's float64 tanh is scalar libm code without AVX-512);
+    None where the fused kernel's pass is as fast (relu, identity).
 canonical_loss : str or None
     For output activations, the loss it pairs with (dLoss/dZ = out - y).
 """
@@ -75,14 +75,51 @@ estimators : tuple of str
 """
 
 
+def _numpy_avx512(ufunc, dtype):
+    """Whether NumPy runs ``ufunc``'s loop for ``dtype`` with its AVX-512 code here.
+
+    Read off NumPy's own record of the SIMD target each loop dispatched to at
+    import (``__cpu_targets_info__``, NumPy 2); False where NumPy has no such
+    record.
+
+    Parameters
+    ----------
+    ufunc : str
+        The ufunc's name, e.g. ``"tanh"``.
+    dtype : numpy dtype
+        float64 or float32.
+
+    Returns
+    -------
+    bool
+    """
+    char = np.dtype(dtype).char
+    try:
+        from numpy._core import _multiarray_umath
+        current = str(_multiarray_umath.__cpu_targets_info__[ufunc][char + char]["current"])
+    except (ImportError, AttributeError, KeyError, TypeError):
+        return False
+    # "AVX512_SKX" and the like (NumPy 2.0-2.3), "X86_V4" (2.4: AVX-512 F/CD/VL/DQ/BW).
+    return current.startswith("AVX512") or current == "X86_V4"
+
+
 # In-place vectorized forward passes for many-row predict (``fastnet._layerwise``): the
 # formulas are the kernels' (logistic is 1 / (1 + exp(-z)), softmax subtracts the
-# row maximum); NumPy's exp is SIMD, and tanh is vtanh's vector loop (NumPy's float64
-# tanh is scalar libm code without AVX-512; Numba's exp and tanh compile to scalar libm
-# calls).  The bias is added before, by the compiled product (NumPy's `Z += b` broadcasts
-# a row of a few values at a time: 49 us for 10 000 x 8 float64, the compiled pass 17).
+# row maximum); NumPy's exp is SIMD; Numba's exp and tanh compile to scalar libm calls.
+# tanh is NumPy's where NumPy runs its AVX-512 loop, else vtanh's vector loop:
+# ``python -m bench.anatomy passes``, 10 000 x 8 values, NumPy / vtanh, on an AVX2 AMD
+# EPYC float64 1116 / 430 us (NumPy's is scalar libm code there), float32 210 / 158; on an
+# AVX-512 Intel Xeon (Emerald Rapids) float64 116-130 / 209-223, float32 26-28 / 78-80.  The bias
+# is added before, by the compiled product (NumPy's `Z += b` broadcasts a row of a few
+# values at a time: 49 us for 10 000 x 8 float64, the compiled pass 17).
+_NUMPY_TANH = {np.dtype(d): _numpy_avx512("tanh", d) for d in (np.float64, np.float32)}
+
+
 def _tanh_vector(Z):
-    tanh_inplace(Z.reshape(Z.size))
+    if _NUMPY_TANH.get(Z.dtype, False):
+        np.tanh(Z, out=Z)
+    else:
+        tanh_inplace(Z.reshape(Z.size))
 
 
 def _logistic_numpy(Z):

@@ -91,6 +91,56 @@ def test_rows_forward_equals_the_reference(dtype, name):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("numpy_tanh", [True, False])
+def test_many_row_tanh_is_numpys_or_vtanhs_as_the_machine_decides(monkeypatch, dtype,
+                                                                  numpy_tanh):
+    """Where NumPy's tanh loop is AVX-512 code, many-row tanh is NumPy's (bit for bit, the
+    values scikit-learn's predict computes); elsewhere vtanh's vector loop, bit for bit."""
+    from fastnet.kernels.vtanh import tanh_inplace
+
+    monkeypatch.setitem(registry._NUMPY_TANH, np.dtype(dtype), numpy_tanh)
+    Z = (3 * np.random.RandomState(4).randn(70, 8)).astype(dtype)
+    got = Z.copy()
+    registry.ACTIVATIONS["tanh"].rows_forward(got)
+    want = Z.copy()
+    if numpy_tanh:
+        np.tanh(want, out=want)
+    else:
+        tanh_inplace(want.reshape(-1))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+    # The two differ somewhere on these 560 values (vtanh is not NumPy's tanh), so the
+    # comparison above tells them apart.
+    other = Z.copy()
+    if numpy_tanh:
+        tanh_inplace(other.reshape(-1))
+    else:
+        np.tanh(other, out=other)
+    assert not np.array_equal(other, want)
+
+
+@pytest.mark.parametrize("current, expected", [("X86_V4", True), ("AVX512_SKX", True),
+                                               ("AVX512_SPR", True), ("X86_V3", False),
+                                               ("AVX2", False), ("baseline(X86_V2)", False)])
+def test_numpy_avx512_reads_numpys_dispatch_record(monkeypatch, current, expected):
+    from numpy._core import _multiarray_umath
+
+    record = {"tanh": {"dd": {"current": current, "available": current},
+                       "ff": {"current": "X86_V3", "available": "X86_V3"}}}
+    monkeypatch.setattr(_multiarray_umath, "__cpu_targets_info__", record, raising=False)
+    assert registry._numpy_avx512("tanh", np.float64) is expected
+    assert registry._numpy_avx512("tanh", np.float32) is False
+    assert registry._numpy_avx512("exp", np.float64) is False  # no record of the ufunc
+
+
+def test_numpy_avx512_without_numpys_record(monkeypatch):
+    from numpy._core import _multiarray_umath
+
+    monkeypatch.delattr(_multiarray_umath, "__cpu_targets_info__", raising=False)
+    assert registry._numpy_avx512("tanh", np.float64) is False
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_softmax_row_equals_the_reference_and_the_cpu_kernel(dtype):
     """``scalar.softmax_row`` (the CUDA twins' softmax), in Python on a flat buffer at an
     offset, against the NumPy reference (a sum of 6 terms and one division: 8 eps) and
