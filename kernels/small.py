@@ -38,7 +38,7 @@ from .registry import IDENTITY, LOGISTIC, RELU, TANH
 from .scalar import derivative
 
 __all__ = ["LANES", "LANES_F32", "ROWS_F64", "ROWS_F32", "WIDE_LANES", "WIDE_LANES_F32",
-           "WIDE_ROWS", "WIDE_TILES", "HALF_ROWS_F64", "HALF_ROWS_F32", "HALF_TILES",
+           "WIDE_ROWS", "WIDE_TILES", "HALF_ROWS_F64", "HALF_ROWS_F32",
            "HALF_F32_MAX_SUM", "MAX_TERMS", "MAX_TERMS_BACKWARD", "MIN_FAN_IN_BACKWARD",
            "LONG_LANES", "LONG_LANES_F32", "MAX_PRODUCT", "lanes", "wide_lanes", "long_lanes",
            "tile_rows", "tile_limits", "use_tiles", "use_half_tiles",
@@ -104,12 +104,17 @@ WIDE_ROWS = 8 if WIDE_TILES else 2
 # 1.05, 100x10 0.53-0.58 / 0.84-0.88.  So float32 takes them only for sums of up to
 # HALF_F32_MAX_SUM terms (a layer's fan-in in the forward pass: e.g. the (2, 8) hidden
 # layer of the vending machine's network).  Only many-row predict uses them
-# (rows_forward_product: see there why training does not).  Not measured on AVX-512,
-# where OpenBLAS's small-matrix kernels beat the narrow tiles: BLAS keeps these products
-# there (HALF_TILES; the tests run the half tiles on every CPU).
+# (rows_forward_product: see there why training does not).  AVX-512 (Intel Emerald Rapids,
+# OpenBLAS SkylakeX), 10 000 rows, plain products: float32 2x8 1.41-1.66, 5x8 1.07-1.19, 10x8
+# 1.03-1.06, 20x8 1.80-1.82, 2x12 0.94-1.01, 20x12 1.19-1.27; float64 2x4 1.46-1.50, 5x6 0.68,
+# 20x4 0.94-1.12, 20x7 1.83-1.86, 64x4 1.51-1.62 -- and BLAS's side still owes the bias pass
+# that the tiles' stores fuse (30-35 us of 10 000 x 8 float32).  Vending machine float32,
+# 10 000-row predict (`python -m bench.anatomy predict vending`, three rounds, BLAS -> half
+# tiles): 103-109 -> 69-76 us; float64 (whole tiles there) unchanged.  The first many-row
+# predict on a cold cache compiles them there now: 1.48 -> 1.68 s CPU float32, 1.35 -> 1.49
+# float64 (a scratch script, two rounds each).
 HALF_ROWS_F64 = 2 * ROWS_F64
 HALF_ROWS_F32 = 2 * ROWS_F32
-HALF_TILES = not WIDE_TILES
 HALF_F32_MAX_SUM = 20
 # Long one-row tiles, for products of fewer rows than a tile (predicting a few rows): one
 # row, as many columns as a whole tile holds outputs (ROWS_F64 x LANES float64, ROWS_F32 x
@@ -470,15 +475,15 @@ def use_half_tiles(limit, itemsize, weights, n, m, k):
     """Whether a product narrower than a tile takes the half-width tiles (many-row predict).
 
     Parameters are :func:`use_tiles`' ones; from ``lanes(itemsize) // 2`` to
-    ``lanes(itemsize) - 1`` columns, where ``HALF_TILES``, and in float32 only for
-    sums of at most ``HALF_F32_MAX_SUM`` terms (where they were measured faster).
+    ``lanes(itemsize) - 1`` columns, and in float32 only for sums of at most
+    ``HALF_F32_MAX_SUM`` terms (where they were measured faster).
 
     Returns
     -------
     bool
     """
     width = lanes(itemsize)
-    return (HALF_TILES and width <= 2 * k < 2 * width and (itemsize == 8 or m <= HALF_F32_MAX_SUM)
+    return (width <= 2 * k < 2 * width and (itemsize == 8 or m <= HALF_F32_MAX_SUM)
             and weights <= limit and n * m * k <= MAX_PRODUCT)
 
 
