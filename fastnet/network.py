@@ -508,7 +508,10 @@ class Network:
         n_rows = X.shape[0]
         # Few rows (below both thresholds) go straight to the one-chunk kernel.
         if n_rows >= _layerwise.MIN_ROWS and _layerwise.worthwhile(self, n_rows):
-            return _layerwise.forward(self, X, codes.output) if np.isfinite(X).all() else None
+            # The compiled check over X's flat memory: no boolean temporary (10 000 x 2
+            # float64 5.4 -> 2.9 us, float32 3.8 -> 1.3 against np.isfinite(X).all()).
+            finite = _dense.all_finite(X.reshape(X.size), 0, X.size)
+            return _layerwise.forward(self, X, codes.output) if finite else None
         if n_rows > self._chunk:
             return self._forward_rows(X, codes, check=True)
         args = (self.params.flat, self._argmax_packed if argmax_only else self._packed, X)

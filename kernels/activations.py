@@ -48,10 +48,19 @@ def bias_activation_forward(Z, b, code):
                 Z[i, j] /= total
         return
     if k == 1:
-        # A 1-wide layer (single-output regression): one flat, vectorizable loop.
+        # A 1-wide layer (single-output regression): one flat, vectorizable loop.  With the
+        # code a variable, the switch in ``activate`` stays in the loop and it runs a value
+        # at a time; the identity of a regressor's output layer gets a loop of its own, which
+        # LLVM vectorizes (10 000 x 1, a scratch timing: float64 5.6 -> 2.1 us, float32 5.2 ->
+        # 0.9; the other codes and wider layers kept the one loop: their copies cost a cold
+        # first fit more compile time than they saved).
         flat = Z.reshape(n)
-        for i in range(n):
-            flat[i] = activate(code, flat[i] + b[0])
+        if code == IDENTITY:
+            for i in range(n):
+                flat[i] = flat[i] + b[0]
+        else:
+            for i in range(n):
+                flat[i] = activate(code, flat[i] + b[0])
         return
     for i in range(n):
         for j in range(k):
