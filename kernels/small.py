@@ -108,7 +108,7 @@ WIDE_ROWS = 8 if WIDE_TILES else 2
 # OpenBLAS SkylakeX), 10 000 rows, plain products: float32 2x8 1.41-1.66, 5x8 1.07-1.19, 10x8
 # 1.03-1.06, 20x8 1.80-1.82, 2x12 0.94-1.01, 20x12 1.19-1.27; float64 2x4 1.46-1.50, 5x6 0.68,
 # 20x4 0.94-1.12, 20x7 1.83-1.86, 64x4 1.51-1.62 -- and BLAS's side still owes the bias pass
-# that the tiles' stores fuse (30-35 us of 10 000 x 8 float32).  Vending machine float32,
+# that the tiles' stores fuse (24-29 us for 10 000 x 8 float32).  Vending machine float32,
 # 10 000-row predict (`python -m bench.anatomy predict vending`, three rounds, BLAS -> half
 # tiles): 103-109 -> 69-76 us; float64 (whole tiles there) unchanged.  The first many-row
 # predict on a cold cache compiles them there now: 1.48 -> 1.68 s CPU float32, 1.35 -> 1.49
