@@ -1,4 +1,4 @@
-"""Arrays a kernel allocates for Python, without ``np.empty``'s own dispatchers.
+"""Arrays a kernel allocates, without ``np.empty``'s own dispatchers.
 
 ``np.empty`` in a kernel compiles dispatchers of its own (its ``@overload``
 and the allocator's: 0.12-0.18 s of a cold compile, ``kernels/mt19937.py``).
@@ -7,10 +7,10 @@ runtime, owned by the array's meminfo and freed with its last reference --
 straight in the calling kernel.
 """
 
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["new_vector"]
+__all__ = ["new_vector", "stack_vector"]
 
 # Numba's own alignment for array data (BaseContext.get_preferred_array_alignment).
 _ALIGN = 32
@@ -48,6 +48,45 @@ def new_vector(typingctx, like, n):
         data = builder.bitcast(context.nrt.meminfo_data(builder, meminfo), array.data.type)
         context.populate_array(array, data=data, shape=[count], strides=[itemsize],
                                itemsize=itemsize, meminfo=meminfo)
+        return array._getvalue()
+
+    return array_type(like, n), codegen
+
+
+@intrinsic
+def stack_vector(typingctx, like, n):
+    """A small uninitialized vector of ``like``'s dtype on the calling kernel's stack.
+
+    Parameters
+    ----------
+    like : ndarray or number
+        Gives the dtype (an array's element type, or the number's own type).
+    n : int literal
+        The number of elements (a compile-time constant).
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        Without an owner (null meminfo: reference counting skips it) and valid
+        only while the kernel that made it runs: never return or store it.
+    """
+    if not isinstance(n, types.IntegerLiteral):
+        return None
+    dtype = like.dtype if isinstance(like, types.Array) else like
+    if not isinstance(dtype, types.Number):
+        return None
+    array_type = types.Array(dtype, 1, "C")
+    count = n.literal_value
+
+    def codegen(context, builder, signature, args):
+        element = context.get_data_type(dtype)
+        data = cgutils.alloca_once(builder, element, size=count)
+        array = context.make_array(array_type)(context, builder)
+        intp = context.get_value_type(types.intp)
+        itemsize = context.get_abi_sizeof(element)
+        context.populate_array(array, data=data, shape=[intp(count)],
+                               strides=[intp(itemsize)], itemsize=intp(itemsize),
+                               meminfo=None)
         return array._getvalue()
 
     return array_type(like, n), codegen

@@ -12,7 +12,7 @@ every batch.
 """
 
 from ._jit import jit, like
-from .alloc import new_vector
+from .alloc import new_vector, stack_vector
 from .blas import vdot
 from .borrow import borrowed
 from .dropout import dropout_backward, dropout_forward
@@ -22,6 +22,7 @@ from .registry import IDENTITY
 from .scalar import dropout_stream
 from .small import (few_rows_forward_product, forward_product, input_delta, lanes, product,
                     tiled_column_sums)
+from .views import matrix_view
 
 
 @jit(inline=True)
@@ -29,7 +30,7 @@ def _weights(buf, layout, i):
     fan_in = layout.units[i]
     fan_out = layout.units[i + 1]
     start = layout.coef_off[i]
-    return buf[start : start + fan_in * fan_out].reshape((fan_in, fan_out))
+    return matrix_view(buf[start : start + fan_in * fan_out], fan_in, fan_out)
 
 
 @jit(inline=True)
@@ -43,7 +44,7 @@ def block(work, layout, n, i):
     """Layer i's (n, units[i + 1]) block of an activation/delta workspace."""
     start = n * layout.act_off[i]
     width = layout.units[i + 1]
-    return work[start : start + n * width].reshape((n, width))
+    return matrix_view(work[start : start + n * width], n, width)
 
 
 # Below this width a column's sum runs in a register, column by column; from a tile's width
@@ -52,17 +53,116 @@ def block(work, layout, n, i):
 NARROW = 8
 
 
+# NumPy's PW_BLOCKSIZE: pairwise_sum adds up to this many elements with eight accumulators.
+PAIRWISE_BLOCK = 128
+
+
+# Deep enough for any array: each level halves the rows.
+_PAIRWISE_DEPTH = 64
+
+
+@jit(inline=True)
+def _pairwise_block(D, c, start, n):
+    """One leaf of NumPy's ``pairwise_sum``: ``n <= PAIRWISE_BLOCK`` rows."""
+    if n < 8:
+        total = like(D, 0)
+        for r in range(start, start + n):
+            total += D[r, c]
+        return total
+    r0 = D[start, c]
+    r1 = D[start + 1, c]
+    r2 = D[start + 2, c]
+    r3 = D[start + 3, c]
+    r4 = D[start + 4, c]
+    r5 = D[start + 5, c]
+    r6 = D[start + 6, c]
+    r7 = D[start + 7, c]
+    whole = n - n % 8
+    for i in range(start + 8, start + whole, 8):
+        r0 += D[i, c]
+        r1 += D[i + 1, c]
+        r2 += D[i + 2, c]
+        r3 += D[i + 3, c]
+        r4 += D[i + 4, c]
+        r5 += D[i + 5, c]
+        r6 += D[i + 6, c]
+        r7 += D[i + 7, c]
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(start + whole, start + n):
+        total += D[i, c]
+    return total
+
+
+@jit
+def pairwise_column_sum(D, c, n):
+    """``D[:n, c]`` summed as NumPy's ``pairwise_sum`` does, bit for bit.
+
+    Up to ``PAIRWISE_BLOCK`` rows: below 8 in order, else eight accumulators
+    combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` and the rest
+    in order.  Above, the sum of the first ``h`` rows plus that of the others,
+    ``h`` half the rows rounded down to a multiple of 8, each summed so again --
+    NumPy's recursion, walked here with an explicit stack (the kernels'
+    ``jit`` does not compile self-calls).  ``np.sum`` of one contiguous column
+    is ``0 + pairwise_sum``.
+
+    Parameters
+    ----------
+    D : ndarray of shape (rows, k)
+    c, n : int
+        The column and the number of rows (``n <= rows``).
+
+    Returns
+    -------
+    total : float of D's dtype
+    """
+    # Frame f: the right part (right_start[f], right_len[f]) of a split, and the left
+    # part's sum once known (has_left[f]).
+    right_start = stack_vector(n, _PAIRWISE_DEPTH)
+    right_len = stack_vector(n, _PAIRWISE_DEPTH)
+    has_left = stack_vector(n, _PAIRWISE_DEPTH)
+    left_sum = stack_vector(D, _PAIRWISE_DEPTH)
+    frames = 0
+    start = 0
+    rows = n
+    while True:
+        while rows > PAIRWISE_BLOCK:
+            half = rows // 2
+            half -= half % 8
+            right_start[frames] = start + half
+            right_len[frames] = rows - half
+            has_left[frames] = 0
+            frames += 1
+            rows = half
+        value = _pairwise_block(D, c, start, rows)
+        # Hand the value up: a left part waits for its right part, a right part completes
+        # its frame.
+        descend = False
+        while frames > 0 and not descend:
+            f = frames - 1
+            if has_left[f] == 0:
+                left_sum[f] = value
+                has_left[f] = 1
+                start = right_start[f]
+                rows = right_len[f]
+                descend = True
+            else:
+                value = left_sum[f] + value
+                frames -= 1
+        if not descend:
+            return value
+
+
 @jit(inline=True)
 def column_sums(D, out):
-    """``out[c] = D[0, c] + D[1, c] + ... + D[n-1, c]``, rows added in order.
+    """``out[c] = D[0, c] + D[1, c] + ... + D[n-1, c]``: NumPy's ``np.sum(D, axis=0)``.
 
-    Every loop shape adds in the same order, so the result does not depend on
-    which one runs; it is NumPy's ``np.sum(D, axis=0)`` (scikit-learn's) bit
-    for bit when D has two or more columns (one column NumPy sums pairwise:
-    ulp-level differences).  The row-by-row loop keeps the sums in memory and
-    waits for each row's stores, ~3 ns a row; the other two keep them in
-    registers (200 x 16 float64: 0.48 us with the row loop, 0.22 now: ``python -m
-    bench.anatomy passes`` on both).
+    Bit for bit scikit-learn's ``np.sum(D, axis=0)``: with two or more columns
+    NumPy adds the rows in order, and every loop shape below adds in that order,
+    so the result does not depend on which one runs; one column NumPy sums
+    pairwise, and so does ``pairwise_column_sum`` here.  The row-by-row loop
+    keeps the sums in memory and waits for each row's stores, ~3 ns a row; the
+    other two keep them in registers (200 x 16 float64: 0.48 us with the row
+    loop, 0.22 now: ``python -m bench.anatomy passes`` on both).
 
     Parameters
     ----------
@@ -73,6 +173,12 @@ def column_sums(D, out):
     n, k = D.shape
     if k >= lanes(D.itemsize):
         tiled_column_sums(D, out)
+        return
+    if k == 1:
+        # NumPy's own order (one column is one contiguous run for np.sum), so that a
+        # one-output network's intercept gradient is scikit-learn's bit for bit; as fast
+        # as the one chain of additions it replaces (200 rows: 0.10 us either way).
+        out[0] = like(out, 0) + pairwise_column_sum(D, 0, n)
         return
     if k < NARROW:
         for c in range(k):

@@ -19,6 +19,7 @@ from .groups import ADAM, H_LEARNING_RATE, Data
 from .losses import loss_value, output_delta
 from .mt19937 import shuffle
 from .optimizers import adam_learning_rate, adam_step, sgd_step
+from .views import matrix_view
 
 
 @jit(inline=True)
@@ -72,20 +73,67 @@ def batch_loss_and_grad(params, grad, layout, codes, batch, work, alpha, drop, f
     return loss
 
 
+# Rows are copied in chunks of this many elements, the last chunk overlapping the one
+# before it, so that a row of any width >= CHUNK is a few whole vector moves with no
+# element-by-element remainder.
+CHUNK = 4
+
+
+@jit(inline=True)
+def _copy_row(src, s, dst, d):
+    """``dst[d, :] = src[s, :]`` for rows of equal width (chunks of ``CHUNK``).
+
+    Indices are unsigned (``s`` and ``d`` too): with signed ones Numba tests every
+    element's index for wraparound and LLVM no longer sees one vector move.
+    """
+    width = np.uintp(src.shape[1])
+    chunk = np.uintp(CHUNK)
+    one = np.uintp(1)
+    if width < chunk:
+        for c in range(width):
+            dst[d, c] = src[s, c]
+        return
+    c = np.uintp(0)
+    while True:
+        if c > width - chunk:
+            c = width - chunk  # the last chunk ends with the row (it may overlap)
+        # Four loads, then four stores: LLVM moves them as one vector.
+        a0 = src[s, c]
+        a1 = src[s, c + one]
+        a2 = src[s, c + one + one]
+        a3 = src[s, c + one + one + one]
+        dst[d, c] = a0
+        dst[d, c + one] = a1
+        dst[d, c + one + one] = a2
+        dst[d, c + one + one + one] = a3
+        c += chunk
+        if c >= width:
+            return
+
+
 @jit(inline=True)
 def _gather(data, order, start, n, work):
-    """The batch of rows ``order[start:start + n]``, copied into the workspaces."""
+    """The batch of rows ``order[start:start + n]``, copied into the workspaces.
+
+    Chunked row copies (``_copy_row``) and a 1-wide target copied as one element:
+    an element loop per row of a few elements cost more in loop control than in
+    copying (200 rows of a 1000 x 10 float64 set with a 1-wide target: 1.46-1.49
+    -> 0.80 us, float32 1.14-1.15 -> 0.40; scratch timing on the AVX-512 Intel Xeon).
+    """
     n_features = data.X.shape[1]
     n_outputs = data.Y.shape[1]
-    Xb = work.x[: n * n_features].reshape((n, n_features))
-    Yb = work.y[: n * n_outputs].reshape((n, n_outputs))
+    Xb = matrix_view(work.x[: n * n_features], n, n_features)
+    Yb = matrix_view(work.y[: n * n_outputs], n, n_outputs)
     swb = work.sw[:n]
     for r in range(n):
-        src = order[start + r]
-        for c in range(n_features):
-            Xb[r, c] = data.X[src, c]
-        for c in range(n_outputs):
-            Yb[r, c] = data.Y[src, c]
+        # Unsigned: the order holds row numbers, never negative (no wraparound test).
+        src = np.uintp(order[start + r])
+        dst = np.uintp(r)
+        _copy_row(data.X, src, Xb, dst)
+        if n_outputs == 1:
+            Yb[dst, 0] = data.Y[src, 0]
+        else:
+            _copy_row(data.Y, src, Yb, dst)
         if data.has_sw:
             swb[r] = data.sw[src]
     return Data(Xb, Yb, swb, data.has_sw)

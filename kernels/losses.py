@@ -111,6 +111,15 @@ def output_delta(out, batch, D):
     sw = batch.sw
     has_sw = batch.has_sw
     n, k = out.shape
+    if k == 1:
+        # One output (regression, binary labels): a loop of its own -- the element loop
+        # per row cost more in loop control than the subtraction (200 x 1: 0.35 -> 0.02 us).
+        for i in range(n):
+            d = out[i, 0] - Y[i, 0]
+            if has_sw:
+                d *= sw[i]
+            D[i, 0] = d
+        return
     for i in range(n):
         for j in range(k):
             d = out[i, j] - Y[i, j]

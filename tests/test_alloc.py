@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from numba import njit
 
-from fastnet.kernels.alloc import new_vector
+from numba.core.errors import TypingError
+
+from fastnet.kernels.alloc import new_vector, stack_vector
 
 
 @njit
@@ -42,7 +44,9 @@ import gc, json
 import numpy as np
 from numba import njit
 from numba.core.runtime import rtsys
-from fastnet.kernels.alloc import new_vector
+from numba.core.errors import TypingError
+
+from fastnet.kernels.alloc import new_vector, stack_vector
 
 @njit
 def filled(like, n):
@@ -79,3 +83,30 @@ def test_new_vector_is_freed_with_its_last_reference_and_not_before():
     assert result["intact"]
     # Numba's runtime counts its allocations per meminfo and data (np.empty's: the same).
     assert result["alloc"] >= 6 and result["free"] == result["alloc"]  # none leaked
+
+
+@njit
+def _stack_sums(like):
+    """Fill two stack vectors (dtype of an array, of a scalar) and read them back."""
+    a = stack_vector(like, 5)
+    b = stack_vector(like[0], 3)
+    for i in range(5):
+        a[i] = i + 1
+    for i in range(3):
+        b[i] = 10 * (i + 1)
+    return a.size, b.size, a.sum(), b.sum(), a[4], b[2]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_stack_vector_holds_what_is_written(dtype):
+    like = np.zeros(2, dtype=dtype)
+    assert _stack_sums(like) == (5, 3, 15, 60, 5, 30)
+
+
+def test_stack_vector_needs_a_compile_time_length():
+    @njit
+    def runtime_length(like, n):
+        return stack_vector(like, n).size
+
+    with pytest.raises(TypingError):
+        runtime_length(np.zeros(1), 4)

@@ -367,20 +367,59 @@ def test_batch_loss_and_grad(request, dtype, config, output, weighted):
 # columns each) with an overlapping last group.
 @pytest.mark.parametrize("width", [1, 3, kdense.NARROW - 1, kdense.NARROW, 15, 16, 17, 31, 33,
                                    63, 64, 65, 75, 130])
-def test_column_sums_add_rows_in_order(request, dtype, width):
-    """Every loop shape adds the rows in order, bit for bit, so the path taken
-    changes no result.  That is NumPy's axis-0 sum of a C-ordered array for two or
-    more columns; one column is contiguous and NumPy sums it pairwise instead."""
+def test_column_sums_are_numpys_axis0_sum(request, dtype, width):
+    """NumPy's axis-0 sum bit for bit, whichever loop shape runs: two or more columns
+    add the rows in order (every loop shape does); one column is contiguous and
+    NumPy sums it pairwise, and so does ``pairwise_column_sum``."""
     rng = _rng(request)
     D = (rng.randn(203, width) * 10 ** rng.uniform(-3, 3, (203, width))).astype(dtype)
     out = np.empty(width, dtype=dtype)
     kdense.column_sums(D, out)
-    expected = np.zeros(width, dtype=dtype)
-    for row in D:  # the order spelled out
-        expected += row
+    if width == 1:
+        expected = np.array([dtype(0) + _numpy_pairwise_sum(D[:, 0])], dtype=dtype)
+    else:
+        expected = np.zeros(width, dtype=dtype)
+        for row in D:  # the order spelled out
+            expected += row
     np.testing.assert_array_equal(out, expected)
-    if width > 1:
-        np.testing.assert_array_equal(out, D.sum(axis=0))
+    np.testing.assert_array_equal(out, D.sum(axis=0))
+
+
+def _numpy_pairwise_sum(a):
+    """NumPy's ``pairwise_sum`` (numpy/_core/src/umath/loops_utils.h.src), in Python."""
+    t = a.dtype.type
+    n = len(a)
+    if n < 8:
+        total = t(0)
+        for x in a:
+            total = t(total + x)
+        return total
+    if n <= 128:
+        r = list(a[:8])
+        whole = n - n % 8
+        for i in range(8, whole, 8):
+            r = [t(r[j] + a[i + j]) for j in range(8)]
+        total = t(t(t(r[0] + r[1]) + t(r[2] + r[3])) + t(t(r[4] + r[5]) + t(r[6] + r[7])))
+        for x in a[whole:]:
+            total = t(total + x)
+        return total
+    half = n // 2
+    half -= half % 8
+    return t(_numpy_pairwise_sum(a[:half]) + _numpy_pairwise_sum(a[half:]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pairwise_column_sum_is_numpys_at_every_length(request, dtype):
+    """Every branch of the walk: below 8, one block, the remainders after whole groups of
+    8, one split (129-256 rows) and several levels (up to 5000 rows); a column of a
+    wider matrix too."""
+    rng = _rng(request)
+    for n in [0, 1, 7, 8, 9, 15, 16, 127, 128, 129, 136, 255, 256, 257, 1000, 1031, 5000]:
+        D = (rng.randn(n, 3) * 10 ** rng.uniform(-3, 3, (n, 3))).astype(dtype)
+        got = kdense.pairwise_column_sum(D, 1, n)
+        column = np.ascontiguousarray(D[:, 1])
+        assert got == _numpy_pairwise_sum(column), n
+        assert dtype(0) + got == np.sum(column), n
 
 
 @pytest.mark.parametrize("code", sorted(LOSS.values()))
@@ -875,3 +914,38 @@ def test_epochs_split_into_batch_budgets_equal_one_call(request, dtype, budget):
     np.testing.assert_array_equal(shuf_b.key, shuf_a.key)
     assert shuf_b.pos[0] == shuf_a.pos[0]
     assert cursor[0] == 0
+
+
+_GatherWork = collections.namedtuple("_GatherWork", "x y sw")
+
+
+@njit
+def _gather_batch(data, order, start, n, work):
+    return kepoch._gather(data, order, start, n, work)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+# Widths below a chunk (element loop), one chunk, whole chunks, and chunks with an
+# overlapping last one; 1-wide targets (their own copy) and wider ones.
+@pytest.mark.parametrize("n_features", [1, 3, 4, 5, 8, 10, 13])
+@pytest.mark.parametrize("n_outputs", [1, 2, 6])
+def test_gather_copies_the_ordered_rows(request, dtype, n_features, n_outputs):
+    rng = _rng(request)
+    n_samples, start, n = 57, 11, 23
+    X = rng.randn(n_samples, n_features).astype(dtype)
+    Y = rng.randn(n_samples, n_outputs).astype(dtype)
+    sw = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    order = rng.permutation(n_samples).astype(np.int64)
+    size = 40  # workspaces longer than the batch, filled with NaN to show stray writes
+    work = _GatherWork(np.full(size * n_features, np.nan, dtype),
+                       np.full(size * n_outputs, np.nan, dtype), np.full(size, np.nan, dtype))
+    rows = order[start:start + n]
+    for has_sw in (False, True):
+        batch = _gather_batch(kg.Data(X, Y, sw, has_sw), order, start, n, work)
+        np.testing.assert_array_equal(batch.X, X[rows])
+        np.testing.assert_array_equal(batch.Y, Y[rows])
+        assert batch.has_sw == has_sw
+        if has_sw:
+            np.testing.assert_array_equal(batch.sw, sw[rows])
+        # The batch is the workspaces' first n rows; nothing after them is touched.
+        assert np.isnan(work.x[n * n_features:]).all() and np.isnan(work.y[n * n_outputs:]).all()
