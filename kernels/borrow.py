@@ -17,6 +17,8 @@ array must never be returned to Python or stored beyond the call.
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from .views import view_type
+
 __all__ = ["borrowed", "borrowed_matrix"]
 
 
@@ -79,8 +81,7 @@ def borrowed_matrix(typingctx, array):
     """
     if not isinstance(array, types.Array) or array.ndim not in (1, 2):
         return None
-    result = types.Array(array.dtype, 2, "A", readonly=not array.mutable,
-                         aligned=array.aligned)
+    result = view_type(array, 2, "A")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(array)(context, builder, value=args[0])

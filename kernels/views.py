@@ -12,7 +12,23 @@ directly, and :func:`flat_view` the other way.
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["flat_view", "matrix_view"]
+__all__ = ["flat_view", "matrix_view", "view_type"]
+
+
+def view_type(array, ndim, layout):
+    """The Numba type of a view of ``array``: its dtype, writability and alignment."""
+    return types.Array(array.dtype, ndim, layout, readonly=not array.mutable,
+                       aligned=array.aligned)
+
+
+def _owned_view(context, builder, result, src, shape, strides):
+    """A ``result``-typed view of the array struct ``src``: its data and a new reference
+    to its owner."""
+    out = context.make_array(result)(context, builder)
+    context.populate_array(out, data=src.data, shape=shape, strides=strides,
+                           itemsize=src.itemsize, meminfo=src.meminfo, parent=src.parent)
+    context.nrt.incref(builder, result, out._getvalue())
+    return out._getvalue()
 
 
 @intrinsic
@@ -34,20 +50,14 @@ def matrix_view(typingctx, vector, rows, cols):
     if not (isinstance(vector, types.Array) and vector.ndim == 1 and vector.layout == "C"
             and isinstance(rows, types.Integer) and isinstance(cols, types.Integer)):
         return None
-    result = types.Array(vector.dtype, 2, "C", readonly=not vector.mutable,
-                         aligned=vector.aligned)
+    result = view_type(vector, 2, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(vector)(context, builder, value=args[0])
-        out = context.make_array(result)(context, builder)
         n_rows = context.cast(builder, args[1], signature.args[1], types.intp)
         n_cols = context.cast(builder, args[2], signature.args[2], types.intp)
-        itemsize = src.itemsize
-        context.populate_array(out, data=src.data, shape=[n_rows, n_cols],
-                               strides=[builder.mul(n_cols, itemsize), itemsize],
-                               itemsize=itemsize, meminfo=src.meminfo, parent=src.parent)
-        context.nrt.incref(builder, result, out._getvalue())
-        return out._getvalue()
+        return _owned_view(context, builder, result, src, [n_rows, n_cols],
+                           [builder.mul(n_cols, src.itemsize), src.itemsize])
 
     return result(vector, rows, cols), codegen
 
@@ -67,18 +77,13 @@ def flat_view(typingctx, array):
     """
     if not (isinstance(array, types.Array) and array.layout == "C"):
         return None
-    result = types.Array(array.dtype, 1, "C", readonly=not array.mutable,
-                         aligned=array.aligned)
+    result = view_type(array, 1, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(array)(context, builder, value=args[0])
-        out = context.make_array(result)(context, builder)
         size = context.get_constant(types.intp, 1)
         for extent in cgutils.unpack_tuple(builder, src.shape, array.ndim):
             size = builder.mul(size, extent)
-        context.populate_array(out, data=src.data, shape=[size], strides=[src.itemsize],
-                               itemsize=src.itemsize, meminfo=src.meminfo, parent=src.parent)
-        context.nrt.incref(builder, result, out._getvalue())
-        return out._getvalue()
+        return _owned_view(context, builder, result, src, [size], [src.itemsize])
 
     return result(array), codegen
