@@ -1,10 +1,13 @@
 """Arrays a kernel allocates, without ``np.empty``'s own dispatchers.
 
 ``np.empty`` in a kernel compiles dispatchers of its own (its ``@overload``
-and the allocator's: 0.12-0.18 s of a cold compile, ``kernels/mt19937.py``).
-The intrinsic here allocates as they do -- one aligned block from Numba's
-runtime, owned by the array's meminfo and freed with its last reference --
-straight in the calling kernel.
+and the allocator's: 0.12-0.18 s of a cold tiny fit on the 2-vCPU AMD EPYC,
+``python -m bench.anatomy firstfit tiny`` with ``np.empty`` for the shuffle's
+block of words, which is now a ``stack_vector``).  :func:`new_vector`
+allocates as they do -- one aligned block from Numba's runtime, owned by the
+array's meminfo and freed with its last reference -- straight in the calling
+kernel; :func:`stack_vector` takes a small, ownerless vector from the calling
+kernel's stack.
 """
 
 from numba.core import cgutils, types

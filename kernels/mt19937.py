@@ -22,11 +22,9 @@ exactly where scikit-learn's would.
 """
 
 import numpy as np
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
 from ._jit import jit
+from .alloc import stack_vector
 
 N = 624
 M = 397
@@ -132,32 +130,6 @@ def _temper_block(key, out):
         out[i] = y
 
 
-@intrinsic
-def _stack_block(typingctx):
-    """A (624,) uint32 array on the calling function's stack, uninitialized.
-
-    For the shuffle's block of tempered words: ``np.empty`` in a kernel is a
-    heap allocation per epoch and compiles dispatchers of its own (0.12-0.18 s
-    of a cold tiny fit on the 2-vCPU AMD EPYC, ``python -m bench.anatomy
-    firstfit tiny`` with ``np.empty``).  The array has no owner
-    (null meminfo: Numba's reference counting skips it); it is valid while the
-    function that made it runs, so it must never be returned or stored.
-    """
-    array_type = types.Array(types.uint32, 1, "C")
-
-    def codegen(context, builder, signature, args):
-        word = ir.IntType(32)
-        data = cgutils.alloca_once(builder, word, size=N)
-        array = context.make_array(array_type)(context, builder)
-        intp = context.get_value_type(types.intp)
-        context.populate_array(array, data=data, shape=[ir.Constant(intp, N)],
-                               strides=[ir.Constant(intp, 4)],
-                               itemsize=ir.Constant(intp, 4), meminfo=None)
-        return array._getvalue()
-
-    return array_type(), codegen
-
-
 @jit
 def shuffle(a, key, pos):
     """Shuffle the 1-D array ``a`` in place, as ``RandomState.shuffle(a)`` does.
@@ -177,7 +149,9 @@ def shuffle(a, key, pos):
         a[i] = a[j]
         a[j] = tmp
         i -= 1
-    words = _stack_block()
+    # The block of tempered words on the stack (``alloc.stack_vector``): np.empty would be
+    # a heap allocation per epoch and dispatchers of its own to compile.
+    words = stack_vector(key, N)
     _temper_block(key, words)
     # One draw a step, without a branch on its outcome: a rejected draw swaps a[i] with
     # itself and leaves i as it is (random_interval's retry); an accepted one swaps and
