@@ -350,7 +350,9 @@ def passes(dtypes, rows):
     """The elementwise passes and small kernels of a batch, each in a compiled loop."""
     from numba import njit
 
-    from fastnet.kernels import dense, groups, losses, small
+    import collections
+
+    from fastnet.kernels import dense, epoch, groups, losses, mt19937, small
     from fastnet.kernels.activations import activation_backward, bias_activation_forward
     from fastnet.kernels.registry import LOSS_CODES, RELU, SOFTMAX
     from fastnet.kernels.vtanh import tanh_inplace
@@ -423,6 +425,22 @@ def passes(dtypes, rows):
                     ok &= (v - v) == 0
         return ok
 
+    @njit
+    def gather(data, order, rows, work, repeats):  # a batch's rows copied into the workspace
+        for _ in range(repeats):
+            epoch._gather(data, order, 0, rows, work)
+
+    @njit
+    def output_delta(out, batch, D, repeats):
+        for _ in range(repeats):
+            losses.output_delta(out, batch, D)
+
+    @njit
+    def shuffle(order, key, pos, repeats):
+        for _ in range(repeats):
+            mt19937.shuffle(order, key, pos)
+
+    workspace = collections.namedtuple("workspace", "x y sw")
     rng = np.random.default_rng(0)
     reps = 200
     for dtype in dtypes:
@@ -462,7 +480,30 @@ def passes(dtypes, rows):
         X = rng.standard_normal((3855, 10)).astype(dtype)
         timed("finite check 3855x10, flat", finite_flat, X)
         timed("(row by row)", finite_rows, X)
+        # The tiny workload's batch: `rows` shuffled rows of 1000 x 10 and a 1-wide target.
+        n_samples = max(1000, rows)
+        data = groups.Data(rng.standard_normal((n_samples, 10)).astype(dtype),
+                           rng.standard_normal((n_samples, 1)).astype(dtype),
+                           np.empty(0, dtype), False)
+        order = rng.permutation(n_samples).astype(np.int64)
+        work = workspace(np.empty(rows * 10, dtype), np.empty(rows, dtype), np.empty(rows, dtype))
+        timed(f"gather {rows} rows of {n_samples}x10 and a 1-wide target", gather, data, order,
+              rows, work)
+        D1 = rng.standard_normal((rows, 1)).astype(dtype)
+        timed(f"output delta {rows}x1", output_delta, D1,
+              groups.Data(D1, D1.copy(), np.empty(0, dtype), False), np.empty_like(D1))
+        timed(f"column sum {rows}x1", column_sums, D1, np.empty(1, dtype))
         print(f"{dtype}, us: " + "; ".join(out))
+    # The epoch's reshuffle (scikit-learn's RandomState.shuffle, compiled; no dtype).
+    state = np.random.RandomState(0).get_state()
+    key, pos = state[1].copy(), np.array([state[2]], np.int64)
+    times = []
+    for n in (1000, 50_000):
+        order = np.arange(n, dtype=np.int64)
+        repeats = max(2, 200_000 // n)
+        median = _median_us(lambda: shuffle(order, key, pos, repeats), 1) / repeats
+        times.append(f"{n} rows {median:.2f}")
+    print("shuffle, us: " + "; ".join(times))
 
 
 def firstfit(w, dtypes, repeats):

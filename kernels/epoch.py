@@ -117,8 +117,9 @@ def _gather(data, order, start, n, work):
 
     Chunked row copies (``_copy_row``) and a 1-wide target copied as one element:
     an element loop per row of a few elements cost more in loop control than in
-    copying (200 rows of a 1000 x 10 float64 set with a 1-wide target: 1.46-1.49
-    -> 0.80 us, float32 1.14-1.15 -> 0.40; scratch timing on the AVX-512 Intel Xeon).
+    copying (200 rows of a 1000 x 10 set with a 1-wide target: float64 1.20-1.27 ->
+    0.76-0.77 us, float32 1.18-1.23 -> 0.59-0.85; ``python -m bench.anatomy passes`` on
+    the AVX-512 Intel Xeon).
     """
     n_features = data.X.shape[1]
     n_outputs = data.Y.shape[1]

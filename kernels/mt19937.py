@@ -158,8 +158,9 @@ def shuffle(a, key, pos):
     # moves on.  Whether a draw is rejected is a coin toss the CPU cannot predict, and a
     # branch on it cost a misprediction every few draws.  The mask is the same for every
     # i of a run (mask >> 1, mask], so it is made once a run, and the only chain from one
-    # step to the next is i's compare and subtract.  1000 rows 7.1 -> 2.8 us, 50 000 rows
-    # 397 -> 135 us (scratch timing, AVX-512 Intel Xeon; the same draws and order).
+    # step to the next is i's compare and subtract.  1000 rows 7.15-7.19 -> 2.66-2.67 us,
+    # 50 000 rows 397-411 -> 134-143 us (`python -m bench.anatomy passes`, AVX-512 Intel
+    # Xeon; the same draws and order).
     while i > 0:
         mask = np.uint32(_smear(np.uint64(np.uint32(i))))
         low = np.intp(mask >> np.uint32(1))

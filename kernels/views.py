@@ -6,8 +6,9 @@ and a loop over the dimensions to find strides that are known here.  A batch
 takes about fifteen such views of its workspaces and parameters (every layer's
 weights, activations and deltas): ~1% of the tiny workload's fit in the helper
 alone (``perf``), more with the call around it -- with the views built directly
-the tiny float64 fit went from 8.8-9.0 to 8.37-8.39 ms (300 fits, interleaved
-with the tree before, AVX-512 Intel Xeon).  :func:`matrix_view` builds the
+the tiny float64 fit went from 8.8-9.0 to 8.37-8.39 ms (a scratch loop of 300
+fits, interleaved with the tree before, AVX-512 Intel Xeon; stop 30's changes
+together: ``python -m bench.anatomy overhead tiny``, README).  :func:`matrix_view` builds the
 view's shape and strides directly, and :func:`flat_view` the other way.
 """
 

@@ -90,7 +90,9 @@ def test_refcounts_refuses_a_runtime_already_built():
      rf"first fit {NUMBER} ms CPU"),
     ("passes", ["--rows", "20", "--dtypes", "float64"],
      rf"float64, us: column sums 20x16 {NUMBER}; \(row by row in memory\) {NUMBER}; .*"
-     rf"tanh 10000x8, NumPy {NUMBER}; \(vtanh\) {NUMBER}; "),
+     rf"tanh 10000x8, NumPy {NUMBER}; \(vtanh\) {NUMBER}; .*gather 20 rows of 1000x10 and a "
+     rf"1-wide target {NUMBER}; output delta 20x1 {NUMBER}; column sum 20x1 {NUMBER}\n"
+     rf"shuffle, us: 1000 rows {NUMBER}; 50000 rows {NUMBER}"),
 ])
 def test_subcommand_prints_its_measurements(capsys, what, argv, pattern):
     out = _run(capsys, what, *argv)
